@@ -1,0 +1,202 @@
+"""scikit-learn and imbalanced-learn: every ``random_state`` set from a seed plan.
+
+:func:`inject_random_state` walks an estimator's ``get_params(deep=True)``
+(pipelines, column transformers, meta-estimators, search objects, samplers)
+and the CV splitters passed as parameters, and gives every ``random_state``
+its own seed, derived from the stream and the parameter's *path*
+(``"rf__estimator__random_state"``). The same path always gets the same
+seed; siblings get different ones; adding an unrelated step changes no
+existing seed.
+
+Policy for values you already set
+---------------------------------
+``None`` is always replaced. An int or a ``RandomState`` you set is KEPT,
+with a :class:`~seedexp.errors.SeedexpWarning` naming its path, unless
+``overwrite=True``. A NumPy ``Generator`` (which scikit-learn rejects) or any
+other type raises :class:`~seedexp.errors.SeedError` naming the path, unless
+``overwrite=True`` replaces it. A splitter with ``shuffle=False`` has no
+randomness (and scikit-learn rejects a ``random_state`` on it): it is left alone.
+
+The helpers :func:`train_test_split`, :func:`kfold` and :func:`resampler`
+are the seeded versions of the three sources the design names: data
+splitting (``split`` stream), CV folds (``cv``), resampling (``resample``).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any, MutableMapping
+
+import numpy as np
+
+from .errors import InjectionError, SeedError, SeedexpWarning
+from .seeds import SeedPlan
+
+__all__ = ["inject_random_state", "inject_config_objects", "train_test_split", "kfold", "resampler", "RESAMPLERS"]
+
+_RS = "random_state"
+
+
+def _is_splitter(obj: Any) -> bool:
+    return hasattr(obj, "split") and hasattr(obj, "get_n_splits") and not hasattr(obj, "get_params")
+
+
+def _is_sampler(obj: Any) -> bool:
+    return hasattr(obj, "fit_resample") and hasattr(obj, "get_params")
+
+
+def _decide(path: str, current: Any, overwrite: bool) -> bool:
+    """Whether to set the random_state at ``path`` (True) or keep it (False)."""
+    if current is None or overwrite:
+        return True
+    if isinstance(current, np.random.Generator):
+        raise SeedError(
+            f"{path}={current!r}: scikit-learn rejects a numpy Generator as random_state; "
+            "pass an int, or let seedexp set it with overwrite=True"
+        )
+    if isinstance(current, (numbers.Integral, np.random.RandomState)) and not isinstance(current, bool):
+        warnings.warn(
+            f"kept {path}={current!r} that you set; pass overwrite=True to derive it from the seed plan",
+            SeedexpWarning,
+            stacklevel=4,
+        )
+        return False
+    raise SeedError(
+        f"{path}={current!r} ({type(current).__name__}) is not a valid random_state: "
+        "expected None, an int in [0, 2**32 - 1] or a RandomState; or pass overwrite=True"
+    )
+
+
+def _inject_splitter(splitter: Any, path: str, plan: SeedPlan, overwrite: bool) -> None:
+    if not hasattr(splitter, _RS):
+        return  # no randomness (LeaveOneOut, TimeSeriesSplit, ...)
+    if getattr(splitter, "shuffle", True) is False:
+        return  # shuffle=False: no randomness, and scikit-learn rejects a random_state
+    if _decide(path, splitter.random_state, overwrite):
+        splitter.random_state = plan.seed(path)
+
+
+def inject_random_state(obj: Any, seeds: SeedPlan, stream: str = "model", *, overwrite: bool = False) -> Any:
+    """Give every ``random_state`` inside ``obj`` its own seed from ``seeds``.
+
+    Parameters
+    ----------
+    obj : estimator, pipeline, search object, sampler or CV splitter
+        Anything with ``get_params``/``set_params`` (walked deeply), or a
+        scikit-learn CV splitter. Modified in place and returned.
+    seeds : SeedPlan
+        The seed plan; see the "stream" entry of :mod:`seedexp.seeds`.
+    stream : str
+        The stream the seeds come from. The seed of the parameter at path
+        ``p`` is ``seeds.child(stream).seed(p)``.
+    overwrite : bool
+        Replace ``random_state`` values that are already set (see the module
+        docstring for the policy when False).
+
+    Returns
+    -------
+    obj
+        The same object, with every reachable ``random_state`` set.
+
+    Raises
+    ------
+    InjectionError
+        ``obj`` is neither an estimator nor a splitter.
+    SeedError
+        A ``random_state`` already set to something scikit-learn rejects, or
+        that the estimator refuses; the message names its parameter path.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import RandomForestClassifier, BaggingClassifier
+    >>> from seedexp import SeedPlan
+    >>> model = BaggingClassifier(RandomForestClassifier())
+    >>> _ = inject_random_state(model, SeedPlan(0))
+    >>> model.random_state != model.estimator.random_state
+    True
+    """
+    plan = seeds.child(stream)
+    if _is_splitter(obj):
+        _inject_splitter(obj, _RS, plan, overwrite)
+        return obj
+    if not (hasattr(obj, "get_params") and hasattr(obj, "set_params")):
+        raise InjectionError(
+            f"{stream}: {type(obj).__name__} object {obj!r:.60} is not a scikit-learn estimator or CV splitter "
+            "(no get_params/set_params, no split); pass the estimator itself"
+        )
+    params = obj.get_params(deep=True)
+    updates: dict[str, int] = {}
+    for path in sorted(params):
+        value = params[path]
+        if path == _RS or path.endswith("__" + _RS):
+            if _decide(path, value, overwrite):
+                updates[path] = plan.seed(path)
+        elif _is_splitter(value):
+            _inject_splitter(value, f"{path}__{_RS}", plan, overwrite)
+    for path, seed in updates.items():
+        try:
+            obj.set_params(**{path: seed})
+        except (ValueError, TypeError) as exc:
+            raise SeedError(f"{path}={seed}: {type(obj).__name__} refused it ({exc})") from None
+    return obj
+
+
+def inject_config_objects(objects: MutableMapping[str, Any], seeds: SeedPlan) -> None:
+    """Seed the scikit-learn objects an experiment's YAML declared with ``_target_``.
+
+    Called by the app on the experiment's keyword arguments: a CV splitter
+    takes the ``cv`` stream, an imbalanced-learn sampler the ``resample``
+    stream, any other estimator the ``model`` stream; the keyword's name
+    extends the path, so two estimators never share a seed. Values you set
+    in the YAML are kept (with a warning).
+    """
+    for name, value in objects.items():
+        if _is_splitter(value):
+            stream = "cv"
+        elif _is_sampler(value):
+            stream = "resample"
+        elif hasattr(value, "get_params"):
+            stream = "model"
+        else:
+            continue
+        inject_random_state(value, seeds.child(stream), stream=name)
+
+
+def train_test_split(*arrays: Any, seeds: SeedPlan, stream: str = "split", **kwargs: Any) -> list[Any]:
+    """``sklearn.model_selection.train_test_split`` seeded from the ``split`` stream."""
+    from sklearn.model_selection import train_test_split as _split
+
+    if _RS in kwargs:
+        raise SeedError(f"random_state={kwargs[_RS]!r} given to train_test_split: drop it, seeds= sets it")
+    return _split(*arrays, random_state=seeds.seed(stream), **kwargs)
+
+
+def kfold(seeds: SeedPlan, n_splits: int = 5, *, stratified: bool = True, stream: str = "cv") -> Any:
+    """A shuffled ``StratifiedKFold`` (or ``KFold``) seeded from the ``cv`` stream."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    cls = StratifiedKFold if stratified else KFold
+    return cls(n_splits=n_splits, shuffle=True, random_state=seeds.seed(stream))
+
+
+#: Names accepted by :func:`resampler`, and the imbalanced-learn class each one builds.
+RESAMPLERS = {
+    "random_over": "imblearn.over_sampling.RandomOverSampler",
+    "smote": "imblearn.over_sampling.SMOTE",
+    "adasyn": "imblearn.over_sampling.ADASYN",
+    "random_under": "imblearn.under_sampling.RandomUnderSampler",
+}
+
+
+def resampler(seeds: SeedPlan, method: str = "random_over", *, stream: str = "resample", **kwargs: Any) -> Any:
+    """An imbalanced-learn sampler seeded from the ``resample`` stream.
+
+    ``method`` is one of :data:`RESAMPLERS`; ``kwargs`` go to its class.
+    """
+    import importlib
+
+    if method not in RESAMPLERS:
+        raise SeedError(f"resampler method={method!r} is unknown; choose one of {sorted(RESAMPLERS)}")
+    module, _, cls = RESAMPLERS[method].rpartition(".")
+    return getattr(importlib.import_module(module), cls)(random_state=seeds.seed(stream), **kwargs)
