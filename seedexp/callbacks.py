@@ -101,8 +101,13 @@ class SweepCallback(Callback):
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         stop_progress(self)
 
-    def __del__(self) -> None:  # a job raised: on_multirun_end never came
-        stop_progress(self)
+    def __getstate__(self) -> dict[str, Any]:
+        # Launchers (joblib, ray, submitit) pickle Hydra's context, callbacks
+        # included: the progress thread stays in the driver.
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._progress = None
 
 
 def stop_progress(callback: SweepCallback) -> None:

@@ -68,7 +68,7 @@ def stream_key(name: str | int) -> int:
     Examples
     --------
     >>> stream_key("split")
-    3170035416
+    90446509
     >>> stream_key(3)
     3
     """
