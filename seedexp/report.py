@@ -110,7 +110,7 @@ def _short_labels(groups: list[str]) -> list[str]:
     parts = [g.split(",") for g in groups]
     common = set(parts[0]).intersection(*parts[1:]) if len(parts) > 1 else set()
     labels = [",".join(p for p in ps if p not in common) or g for ps, g in zip(parts, groups)]
-    return [label.replace(",", "\n") for label in labels]
+    return [label.replace("experiment.", "").replace(",", "\n") for label in labels]
 
 
 def plot(summary: Mapping[str, Any], path: Path) -> None:
@@ -140,7 +140,7 @@ def plot(summary: Mapping[str, Any], path: Path) -> None:
             if s["mean"] is not None and s["ci_low"] is not None:
                 ax.errorbar(i + 0.32, s["mean"], yerr=[[s["mean"] - s["ci_low"]], [s["ci_high"] - s["mean"]]],
                             fmt="D", color="black", capsize=3, markersize=4, zorder=4)
-        ax.set_xticks(range(len(groups)), labels, fontsize=7)
+        ax.set_xticks(range(len(groups)), labels, fontsize=7, rotation=25, ha="right")
         ax.set_title(metric, fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(f"{summary['n_ok']} runs ok, {summary['n_failed']} failed — box: quartiles, ◆: mean with "

@@ -10,8 +10,13 @@ existing seed.
 
 Policy for values you already set
 ---------------------------------
-``None`` is always replaced. An int or a ``RandomState`` you set is KEPT,
-with a :class:`~seedexp.errors.SeedexpWarning` naming its path, unless
+``None`` is always replaced, and so is a value equal to the class's own
+default (``FactorAnalysis`` and ``Perceptron`` default to ``random_state=0``:
+left alone, every seed would give the same model). A seed this plan already
+handed out (by :func:`resampler` or :func:`kfold`) is kept quietly. A
+deprecated parameter (scikit-learn's ``"deprecated"`` sentinel) is left alone.
+Any other int or ``RandomState`` you set is KEPT, with a
+:class:`~seedexp.errors.SeedexpWarning` naming its path, unless
 ``overwrite=True``. A NumPy ``Generator`` (which scikit-learn rejects) or any
 other type raises :class:`~seedexp.errors.SeedError` naming the path, unless
 ``overwrite=True`` replaces it. A splitter with ``shuffle=False`` has no
@@ -46,15 +51,32 @@ def _is_sampler(obj: Any) -> bool:
     return hasattr(obj, "fit_resample") and hasattr(obj, "get_params")
 
 
-def _decide(path: str, current: Any, overwrite: bool) -> bool:
+def _default_random_state(owner: Any) -> Any:
+    """The ``random_state`` default of ``owner``'s class (some default to 0, not None)."""
+    import inspect
+
+    try:
+        param = inspect.signature(type(owner)).parameters.get(_RS)
+    except (TypeError, ValueError):
+        return None
+    return None if param is None or param.default is inspect.Parameter.empty else param.default
+
+
+def _decide(path: str, current: Any, overwrite: bool, default: Any = None, issued: frozenset = frozenset()) -> bool:
     """Whether to set the random_state at ``path`` (True) or keep it (False)."""
+    if isinstance(current, str) and current in ("deprecated", "warn"):
+        return False  # scikit-learn's sentinel of a deprecated parameter: setting it would warn or fail
     if current is None or overwrite:
         return True
+    if default is not None and type(current) is type(default) and current == default:
+        return True  # the class's own default (FactorAnalysis, Perceptron: 0), not a choice of yours
     if isinstance(current, np.random.Generator):
         raise SeedError(
             f"{path}={current!r}: scikit-learn rejects a numpy Generator as random_state; "
             "pass an int, or let seedexp set it with overwrite=True"
         )
+    if isinstance(current, numbers.Integral) and not isinstance(current, bool) and int(current) in issued:
+        return False  # a seed this plan already handed out (e.g. by resampler()): keep it quietly
     if isinstance(current, (numbers.Integral, np.random.RandomState)) and not isinstance(current, bool):
         warnings.warn(
             f"kept {path}={current!r} that you set; pass overwrite=True to derive it from the seed plan",
@@ -68,12 +90,12 @@ def _decide(path: str, current: Any, overwrite: bool) -> bool:
     )
 
 
-def _inject_splitter(splitter: Any, path: str, plan: SeedPlan, overwrite: bool) -> None:
+def _inject_splitter(splitter: Any, path: str, plan: SeedPlan, overwrite: bool, issued: frozenset = frozenset()) -> None:
     if not hasattr(splitter, _RS):
         return  # no randomness (LeaveOneOut, TimeSeriesSplit, ...)
     if getattr(splitter, "shuffle", True) is False:
         return  # shuffle=False: no randomness, and scikit-learn rejects a random_state
-    if _decide(path, splitter.random_state, overwrite):
+    if _decide(path, splitter.random_state, overwrite, _default_random_state(splitter), issued):
         splitter.random_state = plan.seed(path)
 
 
@@ -117,8 +139,9 @@ def inject_random_state(obj: Any, seeds: SeedPlan, stream: str = "model", *, ove
     True
     """
     plan = seeds.child(stream)
+    issued = frozenset(seeds.used().values())
     if _is_splitter(obj):
-        _inject_splitter(obj, _RS, plan, overwrite)
+        _inject_splitter(obj, _RS, plan, overwrite, issued)
         return obj
     if not (hasattr(obj, "get_params") and hasattr(obj, "set_params")):
         raise InjectionError(
@@ -130,10 +153,11 @@ def inject_random_state(obj: Any, seeds: SeedPlan, stream: str = "model", *, ove
     for path in sorted(params):
         value = params[path]
         if path == _RS or path.endswith("__" + _RS):
-            if _decide(path, value, overwrite):
+            owner = obj if path == _RS else params.get(path[: -len("__" + _RS)])
+            if _decide(path, value, overwrite, _default_random_state(owner), issued):
                 updates[path] = plan.seed(path)
         elif _is_splitter(value):
-            _inject_splitter(value, f"{path}__{_RS}", plan, overwrite)
+            _inject_splitter(value, f"{path}__{_RS}", plan, overwrite, issued)
     for path, seed in updates.items():
         try:
             obj.set_params(**{path: seed})

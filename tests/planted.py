@@ -54,3 +54,21 @@ def slow(seeds, seconds: float = 0.2):
     """A run that takes a while (to kill a sweep in the middle)."""
     time.sleep(seconds)
     return {"score": float(seeds.seed("model") % 1000)}
+
+
+def yaml_objects(seeds, estimator, cv, sampler, stack=None):
+    """Reports the random_states of objects the YAML declared (injected by the app)."""
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import cross_val_score
+
+    from imblearn.pipeline import make_pipeline
+
+    X, y = make_classification(n_samples=150, weights=[0.8], random_state=0)
+    score = cross_val_score(make_pipeline(sampler, estimator), X, y, cv=cv).mean()
+    return {
+        "estimator_rs": float(estimator.random_state),
+        "cv_rs": float(cv.random_state),
+        "sampler_rs": float(sampler.random_state),
+        "stack_final_rs": float(stack.final_estimator.random_state) if stack is not None else -1.0,
+        "score": float(score),
+    }
