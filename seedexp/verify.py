@@ -1,0 +1,109 @@
+"""``seedexp verify [overrides] [--runs N]``: is this experiment really reproducible?
+
+Runs the configured experiment N times (default 2), each in a fresh process,
+in its own working directory, started with a different ``PYTHONHASHSEED``,
+then compares the records bit for bit: every metric and every fingerprint
+the experiment returns (``{"fingerprints": {"weights": sha256_hex}}``).
+Prints REPRODUCIBLE, or each value that differs, by how much, and what could
+cause it. Exit code 0 or 1, so it can gate CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+from ._subprocess import absolute_overrides, run_seedexp
+from .errors import ConfigError
+from .record import RECORD_NAME, read_record
+
+
+def compare(records: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per metric or fingerprint that is not bitwise identical across ``records``."""
+    problems: list[str] = []
+    for key in ("metrics", "fingerprints"):
+        names = sorted(set().union(*(r[key] for r in records)))
+        for name in names:
+            values = [r[key].get(name) for r in records]
+            if len({json.dumps(v) for v in values}) == 1:
+                continue
+            if key == "metrics" and all(isinstance(v, float) for v in values):
+                spread = max(values) - min(values)
+                scale = max(abs(v) for v in values) or 1.0
+                problems.append(f"metric {name!r} differs: {', '.join(repr(v) for v in values)} "
+                                f"(max difference {spread:.3g}, relative {spread / scale:.3g})")
+            else:
+                problems.append(f"{key[:-1]} {name!r} differs: {', '.join(str(v)[:16] for v in values)}")
+    if len({json.dumps(r["streams"], sort_keys=True) for r in records}) > 1:
+        problems.append("the stream seeds handed out differ: the experiment asks for streams depending on something unseeded")
+    return problems
+
+
+def likely_causes(record: dict[str, Any]) -> list[str]:
+    """What could make runs of this record's configuration differ."""
+    det, causes = record.get("determinism", {}), []
+    device = det.get("torch_device")
+    if device and device != "cpu":
+        causes.append(f"a GPU is in use ({device}): many CUDA kernels are non-deterministic")
+    if not det.get("strict"):
+        if "torch_deterministic_algorithms" in det or "tf_op_determinism" in det:
+            causes.append("determinism switches are off: try determinism.strict=true")
+    threads = det.get("torch_threads") or det.get("tf_intra_op_threads")
+    if threads and threads > 1:
+        causes.append(f"multi-threaded ops ({threads} threads) may sum in another order: try determinism.threads=1")
+    causes.append("an unseeded source in the experiment: os.urandom, time, uuid, a library's own RNG, "
+                  "or randomness drawn without seeds.generator()/seeds.seed()")
+    return causes
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="seedexp verify", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2, help="how many fresh runs to compare (default 2)")
+    parser.add_argument("--keep", action="store_true", help="keep the run directories even when reproducible")
+    ns, overrides = parser.parse_known_args(argv)
+    if ns.runs < 2:
+        raise ConfigError(f"--runs {ns.runs}: verify needs at least 2 runs to compare; e.g. --runs 3")
+    if any(o.startswith(("-m", "--multirun")) for o in overrides):
+        raise ConfigError("verify runs one configuration: drop -m/--multirun and give a single seed")
+    overrides = absolute_overrides(overrides)
+    root = Path(tempfile.mkdtemp(prefix="seedexp-verify-"))
+    records = []
+    for i in range(ns.runs):
+        cwd = root / f"run{i}"
+        cwd.mkdir()
+        hash_seed = str(1 + 7919 * i)
+        print(f"verify: run {i + 1}/{ns.runs} in {cwd} (PYTHONHASHSEED={hash_seed} at start)", flush=True)
+        proc = run_seedexp([*overrides, "hydra.run.dir=.", "resume=false"], cwd, hash_seed=hash_seed, quiet=True)
+        if proc.returncode != 0 or not (cwd / RECORD_NAME).is_file():
+            lines = [ln for ln in (proc.stderr or "").splitlines() if ln.strip()]
+            print(f"verify: run {i + 1} did not succeed (exit {proc.returncode}): "
+                  f"{lines[-1] if lines else 'no output'}; its files are in {cwd}", file=sys.stderr)
+            return 1
+        record = read_record(cwd / RECORD_NAME)
+        if record["status"] != "ok":
+            print(f"verify: run {i + 1} failed: {record['error']['type']}: {record['error']['message']}", file=sys.stderr)
+            return 1
+        records.append(record)
+    problems = compare(records)
+    n_metrics, n_prints = len(records[0]["metrics"]), len(records[0]["fingerprints"])
+    if not problems:
+        print(f"REPRODUCIBLE: {ns.runs} fresh runs of {records[0]['experiment']} (seed={records[0]['seed']}) gave "
+              f"{n_metrics} metric(s) and {n_prints} fingerprint(s) identical bit for bit")
+        if not ns.keep:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"runs kept in {root}")
+        return 0
+    print(f"NOT REPRODUCIBLE: {ns.runs} fresh runs of {records[0]['experiment']} (seed={records[0]['seed']}) differ:")
+    for line in problems:
+        print(f"  - {line}")
+    print("possible causes:")
+    for cause in likely_causes(records[0]):
+        print(f"  - {cause}")
+    print(f"runs kept in {root}")
+    return 1
