@@ -66,9 +66,10 @@ def describe(values: Sequence[float], rng: np.random.Generator, *, n_resamples: 
     out: dict[str, float | None] = {"n": n}
     if n == 0:
         return out | {k: None for k in STAT_NAMES[2:]}
-    std = float(x.std(ddof=1)) if n > 1 else math.nan
+    constant = bool(np.all(x == x[0]))  # exactly 0, not the 1e-16 rounding of the mean leaves
+    std = (0.0 if constant else float(x.std(ddof=1))) if n > 1 else math.nan
     sem = std / math.sqrt(n) if n > 1 else math.nan
-    mean = float(x.mean())
+    mean = float(x[0]) if constant else float(x.mean())
     half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * sem if n > 1 else math.nan
     low, high = bootstrap_mean_ci(x, rng, n_resamples, confidence)
     out.update(
