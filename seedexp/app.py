@@ -295,6 +295,15 @@ def task(cfg: Any) -> None:
 def hydra_main() -> None:
     """Run Hydra on ``sys.argv`` with the shipped configs."""
     import hydra
+    from hydra.core.plugins import Plugins
+
+    # Hydra discovers plugins by walking the hydra_plugins namespace, which an
+    # editable install cannot show it: register the sweeper by hand (public API).
+    # After the scan: it re-executes core plugin modules, BasicSweeper included.
+    plugins = Plugins.instance()
+    from hydra_plugins.seedexp_sweeper import SeedexpSweeper
+
+    plugins.register(SeedexpSweeper)
 
     hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")(task)()
 

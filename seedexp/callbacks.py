@@ -10,6 +10,7 @@ the records as they appear, which works the same under every launcher.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -95,8 +96,9 @@ class SweepCallback(Callback):
         sweep_dir = Path(str(config.hydra.sweep.dir)).absolute()
         LAST_SWEEP.clear()
         LAST_SWEEP.update(dir=sweep_dir, total=count_jobs(config), callback=self)
-        self._progress = _Progress(sweep_dir, LAST_SWEEP["total"])
-        self._progress.start()
+        if sys.stderr.isatty():  # quiet, and no polling thread, when not on a terminal
+            self._progress = _Progress(sweep_dir, LAST_SWEEP["total"])
+            self._progress.start()
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         stop_progress(self)

@@ -136,3 +136,13 @@ def test_report_on_a_corrupt_record_is_one_line_and_keeps_the_file(tmp_path):
     assert bad.read_text() == "not json"
     missing = run_seedexp(["report", "no_such_dir"], tmp_path)
     assert missing.returncode == 2 and "no_such_dir" in missing.stderr and len(missing.stderr.splitlines()) == 1
+
+
+def test_sweeper_composes_once_and_a_later_bad_job_keeps_earlier_records(tmp_path):
+    proc = run_seedexp(["--config-dir", str(TEST_CONF), "-m", "experiment=init_only,does_not_exist", "seed=1",
+                        "hydra.sweep.dir=sw"], tmp_path)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "unknown experiment 'does_not_exist'" in lines[0]
+    assert read_json(tmp_path / "sw" / "experiment=init_only,seed=1" / "result.json")["status"] == "ok"
+    assert "SeedexpSweeper" in (tmp_path / "sw" / "multirun.yaml").read_text()
