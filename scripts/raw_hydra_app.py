@@ -6,6 +6,7 @@ The baseline of scripts/bench_overhead.py (no records, no summary).
 """
 
 import random
+import time
 
 import hydra
 import numpy as np
@@ -19,7 +20,11 @@ def main(cfg):
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     fn = instantiate(cfg.experiment, _partial_=True)
-    return fn(seeds=SeedPlan(cfg.seed))
+    t0 = time.perf_counter()
+    out = fn(seeds=SeedPlan(cfg.seed))
+    with open("durations.txt", "a") as handle:  # instrumentation for the benchmark, in the cwd
+        handle.write(f"{time.perf_counter() - t0}\n")
+    return out
 
 
 if __name__ == "__main__":

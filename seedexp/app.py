@@ -11,7 +11,6 @@ Hydra's globals, so it is the function to call from Python.
 from __future__ import annotations
 
 import logging
-import math
 import numbers
 import os
 import sys

@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from .record import RECORD_NAME
+
 SUBCOMMANDS = ("report", "compare", "verify", "variance")
 _HASH_SEED = "0"  # == seedexp.frameworks.pyrandom.HASH_SEED, kept import-free here
 
@@ -96,6 +98,8 @@ def _run_hydra(argv: Sequence[str]) -> int:
     sweep = callbacks.LAST_SWEEP.get("dir")
     if sweep is not None and code in (0, 1) and not app.STATE.config_errors:
         return max(code, _finish_sweep(Path(sweep)))
+    if sweep is not None and any(Path(sweep).rglob(RECORD_NAME)):
+        _partial_summary(Path(sweep))  # an error stopped the sweep: what ran is still summarized
     if app.STATE.config_errors and code in (0, 1):
         return 2
     if app.STATE.failed and code == 0:
@@ -115,6 +119,17 @@ def _finish_sweep(sweep_dir: Path) -> int:
         return 2
     _print_summary(summary, sweep_dir)
     return 1 if summary["n_failed"] or summary["corrupt"] else 0
+
+
+def _partial_summary(sweep_dir: Path) -> None:
+    from .errors import SeedexpError
+    from .report import write_summary
+
+    try:
+        summary = write_summary(sweep_dir)
+    except SeedexpError:
+        return
+    print(f"partial summary of the {summary['n_runs']} run(s) written before the error: {sweep_dir / 'summary.md'}")
 
 
 def _print_summary(summary: dict, sweep_dir: Path) -> None:

@@ -146,3 +146,4 @@ def test_sweeper_composes_once_and_a_later_bad_job_keeps_earlier_records(tmp_pat
     assert len(lines) == 1 and "unknown experiment 'does_not_exist'" in lines[0]
     assert read_json(tmp_path / "sw" / "experiment=init_only,seed=1" / "result.json")["status"] == "ok"
     assert "SeedexpSweeper" in (tmp_path / "sw" / "multirun.yaml").read_text()
+    assert "partial summary of the 1 run(s)" in proc.stdout and (tmp_path / "sw" / "summary.md").is_file()
