@@ -117,5 +117,4 @@ def stop_progress(callback: SweepCallback) -> None:
     if progress is not None and progress.is_alive():
         progress.stop_event.set()
         progress.join(timeout=5)
-    if callback is not None:
-        callback._progress = None
+    callback._progress = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import numbers
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import numpy as np
 
@@ -237,9 +237,6 @@ class SeedPlan:
     def used(self) -> dict[str, int]:
         """Return every stream handed out so far, ``{"split": seed, "cv/0": seed, ...}``."""
         return dict(self._used)
-
-    def __iter__(self) -> Iterator[str]:  # pragma: no cover - convenience
-        return iter(self.used())
 
     def __repr__(self) -> str:
         path = "/".join(self._path)

@@ -1,0 +1,19 @@
+"""The Examples sections of the public modules run as written."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("name", ["seedexp.seeds", "seedexp.sklearn", "seedexp.frameworks.torch",
+                                  "seedexp.frameworks.keras"])
+def test_examples(name):
+    if name.endswith("torch"):
+        pytest.importorskip("torch")
+    if name.endswith("keras"):
+        pytest.importorskip("keras")
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
