@@ -48,7 +48,6 @@ class _RunState:
     def __init__(self) -> None:
         self.failed: list[str] = []
         self.config_errors: list[str] = []
-        self.ran = 0
         self.full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 
@@ -237,7 +236,6 @@ def execute(cfg: Any, run_dir: Path, overrides: list[str] | None = None, *, resu
     record["versions"] = library_versions()
     record["determinism"].update(_device_facts())
     write_record(run_dir, record)
-    STATE.ran += 1
     if record["status"] == "failed":
         STATE.failed.append(str(run_dir))
         err = record["error"]

@@ -99,7 +99,7 @@ def _run_hydra(argv: Sequence[str]) -> int:
     if sweep is not None and code in (0, 1) and not app.STATE.config_errors:
         return max(code, _finish_sweep(Path(sweep)))
     if sweep is not None and any(Path(sweep).rglob(RECORD_NAME)):
-        _partial_summary(Path(sweep))  # an error stopped the sweep: what ran is still summarized
+        _finish_sweep(Path(sweep), partial=True)  # an error stopped the sweep: what ran is still summarized
     if app.STATE.config_errors and code in (0, 1):
         return 2
     if app.STATE.failed and code == 0:
@@ -107,29 +107,22 @@ def _run_hydra(argv: Sequence[str]) -> int:
     return code
 
 
-def _finish_sweep(sweep_dir: Path) -> int:
-    """Build the summary of a finished sweep in the driver; print where it is."""
+def _finish_sweep(sweep_dir: Path, *, partial: bool = False) -> int:
+    """Build the summary of a sweep in the driver; print it (or, if partial, where it is)."""
     from .errors import SeedexpError
     from .report import write_summary
 
     try:
         summary = write_summary(sweep_dir)
     except SeedexpError as exc:
-        print(f"seedexp: error: {exc}", file=sys.stderr)
+        if not partial:
+            print(f"seedexp: error: {exc}", file=sys.stderr)
+        return 2
+    if partial:
+        print(f"partial summary of the {summary['n_runs']} run(s) written before the error: {sweep_dir / 'summary.md'}")
         return 2
     _print_summary(summary, sweep_dir)
     return 1 if summary["n_failed"] or summary["corrupt"] else 0
-
-
-def _partial_summary(sweep_dir: Path) -> None:
-    from .errors import SeedexpError
-    from .report import write_summary
-
-    try:
-        summary = write_summary(sweep_dir)
-    except SeedexpError:
-        return
-    print(f"partial summary of the {summary['n_runs']} run(s) written before the error: {sweep_dir / 'summary.md'}")
 
 
 def _print_summary(summary: dict, sweep_dir: Path) -> None:
@@ -181,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     if sub in (None, "verify", "variance"):
         _reexec_with_fixed_hash_seed(argv)
+    # Before anything imports TensorFlow, or it is too late: hide its INFO start-up chatter.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     if sub is None:
         return _run_hydra(argv)
     from .errors import SeedexpError

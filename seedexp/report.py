@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .aggregate import STAT_NAMES, aggregate
-from .record import write_json_atomic
+from .record import write_json_atomic, write_text_atomic
 
 OUTPUTS = ("summary.json", "summary.csv", "runs.csv", "summary.md", "summary.png")
 
@@ -20,12 +20,6 @@ def _fmt(x: Any) -> str:
     if isinstance(x, float):
         return f"{x:.4g}"
     return str(x)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def to_csv(summary: Mapping[str, Any]) -> str:
@@ -158,9 +152,9 @@ def write_summary(sweep_dir: Path, *, bootstrap_seed: int = 0, n_resamples: int 
     sweep_dir = Path(sweep_dir)
     summary = aggregate(sweep_dir, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples, confidence=confidence)
     write_json_atomic(sweep_dir / "summary.json", summary)
-    _write_text(sweep_dir / "summary.csv", to_csv(summary))
-    _write_text(sweep_dir / "runs.csv", runs_csv(summary))
-    _write_text(sweep_dir / "summary.md", to_markdown(summary))
+    write_text_atomic(sweep_dir / "summary.csv", to_csv(summary))
+    write_text_atomic(sweep_dir / "runs.csv", runs_csv(summary))
+    write_text_atomic(sweep_dir / "summary.md", to_markdown(summary))
     if png:
         plot(summary, sweep_dir / "summary.png")
     return summary

@@ -24,11 +24,13 @@ from typing import Any, Sequence
 from ._subprocess import absolute_overrides, run_seedexp
 from .aggregate import load_records, summarize
 from .errors import ConfigError
-from .record import RECORD_NAME, read_record, write_json_atomic
+from .record import RECORD_NAME, read_record, write_json_atomic, write_text_atomic
+from .seeds import STREAMS
 
-CANONICAL_PINS = ("split", "cv", "resample", "init", "dropout", "shuffle", "gpu", "model")
 #: Streams every run reseeds; not a source of the experiment's own unless asked for.
 GLOBAL_STREAMS = ("python", "numpy")
+#: Streams conf/config.yaml declares under `pin` (others need `+pin.NAME`).
+CANONICAL_PINS = tuple(s for s in STREAMS if s not in GLOBAL_STREAMS)
 ALL = "all"
 
 
@@ -154,9 +156,9 @@ def main(argv: Sequence[str]) -> int:
         code = max(code, proc.returncode)
     result = decompose(out, streams) | {"n": ns.seeds, "base_seed": ns.base_seed, "overrides": overrides}
     write_json_atomic(out / "variance.json", result)
-    (out / "variance.csv").write_text(to_csv(result), encoding="utf-8")
+    write_text_atomic(out / "variance.csv", to_csv(result))
     md = to_markdown(result)
-    (out / "variance.md").write_text(md, encoding="utf-8")
+    write_text_atomic(out / "variance.md", md)
     plot(result, out / "variance.png")
     print(md)
     print(f"variance: {out / 'variance.md'} (also variance.json, variance.csv, variance.png)")

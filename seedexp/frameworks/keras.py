@@ -34,15 +34,12 @@ Example
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 from typing import Any, Mapping
 
 import numpy as np
 
 from ..seeds import SeedPlan
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's start-up chatter hides real output
 
 
 def apply_determinism(strict: bool, threads: int | None = None) -> dict[str, Any]:
