@@ -1,20 +1,38 @@
 """seedexp: one master seed, a named child seed for every source of randomness.
 
-Public API: :class:`SeedPlan` (and :data:`STREAMS`, the canonical stream
-names), the errors of :mod:`seedexp.errors`, and the submodules
-``seedexp.sklearn`` (random_state injection), ``seedexp.aggregate`` (sweep
-statistics), ``seedexp.frameworks.torch`` and ``seedexp.frameworks.keras``.
-Importing seedexp imports numpy and nothing heavier.
+Public API (everything in ``__all__``; the rest is private):
+
+* :class:`SeedPlan`, :data:`STREAMS`: seed derivation (:mod:`seedexp.seeds`).
+* :func:`seed_everything`: seed ``random``, NumPy, torch and TensorFlow/Keras in one call.
+* :func:`run`, :func:`sweep`, :func:`summarize`, :class:`Summary`: the Python front-end
+  (notebooks, scripts), the same core as the ``seedexp`` command.
+* :func:`main`, :func:`current_seeds`: seedexp in your own Hydra app.
+* The errors of :mod:`seedexp.errors`.
+
+Submodules: ``seedexp.sklearn`` (random_state injection), ``seedexp.frameworks.torch``,
+``seedexp.frameworks.keras``. Importing seedexp imports numpy and nothing heavier:
+the rest is imported when first used.
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 from .errors import ConfigError, ExperimentError, InjectionError, RecordError, SeedError, SeedexpError, SeedexpWarning
 from .seeds import STREAMS, SeedPlan
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "SeedPlan",
     "STREAMS",
+    "seed_everything",
+    "run",
+    "sweep",
+    "summarize",
+    "Summary",
+    "main",
+    "current_seeds",
     "SeedexpError",
     "SeedError",
     "ConfigError",
@@ -24,3 +42,28 @@ __all__ = [
     "SeedexpWarning",
     "__version__",
 ]
+
+_LAZY = {
+    "seed_everything": ("seedexp.frameworks", "seed_everything"),
+    "run": ("seedexp.api", "run"),
+    "sweep": ("seedexp.api", "sweep"),
+    "summarize": ("seedexp.api", "summarize"),
+    "Summary": ("seedexp.api", "Summary"),
+    "main": ("seedexp.hydra", "main"),
+    "current_seeds": ("seedexp.run", "current_seeds"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'seedexp' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

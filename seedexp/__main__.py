@@ -1,3 +1,7 @@
+"""``python -m seedexp``: the same as the ``seedexp`` command."""
+
+import sys
+
 from .cli import main
 
-raise SystemExit(main())
+sys.exit(main())

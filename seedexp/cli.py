@@ -1,51 +1,75 @@
-"""``seedexp``: run an experiment or a seed sweep (Hydra), and the subcommands.
+"""``seedexp``: the command line. The only module (with ``_cli_*``) that prints for the subcommands.
 
-::
-
-    seedexp experiment=imbalanced_clf seed=12321          # one run
-    seedexp -m experiment=imbalanced_clf 'seed=range(0,30)'  # a sweep + summary
-    seedexp report SWEEP_DIR                               # (re)build a summary
-    seedexp compare SWEEP_DIR --metric test_f1             # paired comparison
-    seedexp verify [overrides]                             # bitwise reproducibility check
-    seedexp variance [overrides] --seeds N                 # variance by source
-
-Errors in what you asked for print ONE line and exit 2 (set
-``HYDRA_FULL_ERROR=1`` for the traceback); failed runs exit 1 after every
-other run and the summary are written.
+Argument handling, exit codes and the re-exec under ``PYTHONHASHSEED=0``;
+the work is done by :mod:`seedexp.run` (through :mod:`seedexp.hydra`),
+:mod:`seedexp.report`, :mod:`seedexp.verify` and :mod:`seedexp.variance`.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from .record import RECORD_NAME
+USAGE = """\
+usage: seedexp [-m] [OVERRIDE ...]          run an experiment, or a sweep with -m
+       seedexp SUBCOMMAND ...               report | compare | plan | verify | variance | help
 
-SUBCOMMANDS = ("report", "compare", "verify", "variance")
-_HASH_SEED = "0"  # == seedexp.frameworks.pyrandom.HASH_SEED, kept import-free here
+  seedexp experiment=imbalanced_clf seed=12321              one run -> outputs/DATE/TIME/result.json
+  seedexp -m experiment=imbalanced_clf 'seed=range(0,30)'   a 30-seed sweep -> multirun/DATE/TIME/
+  seedexp -m 'seed=range(0,30)' experiment.model=rf,lr      two configurations x 30 seeds, compared
+  seedexp report SWEEP_DIR                                  (re)build a sweep's summary
+  seedexp compare SWEEP_DIR --metric test_f1                paired comparisons of one metric
+  seedexp plan SWEEP_DIR --halfwidth 0.01                   how many seeds a precision needs
+  seedexp verify experiment=torch_digits                    are two fresh runs bitwise identical?
+  seedexp variance experiment=imbalanced_clf                which source of randomness moves a metric
+
+Each run writes result.json (metrics, every stream seed, config, versions) in its run dir;
+a sweep (-m) writes one run dir per configuration+seed under hydra.sweep.dir and, at its
+root, summary.md / summary.json / summary.csv / runs.csv / summary.png. Re-running the same
+sweep command resumes it. Your own experiments: --config-dir DIR with DIR/experiment/NAME.yaml
+(`_target_: your_module.run`), or DIR/config.yaml with `defaults: [seedexp, _self_]`.
+Settings: seed, pin.STREAM, determinism.strict, determinism.threads, resume, report.*.
+Errors print one line (HYDRA_FULL_ERROR=1 shows the traceback). seedexp --version.
+"""
+
+SUBCOMMANDS = ("report", "compare", "plan", "verify", "variance", "help")
+
+#: Exit code for what the user asked for that cannot run.
+EXIT_USAGE = 2
 
 
-def _reexec_with_fixed_hash_seed(argv: Sequence[str]) -> None:
-    """Restart this process under ``PYTHONHASHSEED=0`` unless it already is.
+def _version() -> str:
+    from . import __version__
 
-    ``hash()`` of a str is salted per process unless PYTHONHASHSEED was set
-    before the interpreter started, so setting it now is too late: re-exec.
-    Every process that runs experiments (and every worker it starts, which
-    inherits the environment) then hashes strings the same way.
-    """
-    if os.environ.get("PYTHONHASHSEED") == _HASH_SEED or os.environ.get("SEEDEXP_NO_REEXEC") == "1":
-        return
-    env = dict(os.environ, PYTHONHASHSEED=_HASH_SEED, SEEDEXP_ORIGINAL_HASHSEED=os.environ.get("PYTHONHASHSEED", ""))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "seedexp", *argv], env)
+    return __version__
+
+
+def _config_name(argv: Sequence[str]) -> str | None:
+    """The primary config: the user's --config-name, DIR/config.yaml under --config-dir, or seedexp's."""
+    args = list(argv)
+    for i, arg in enumerate(args):
+        if arg in ("--config-name", "-cn") or arg.startswith(("--config-name=", "-cn=")):
+            return None  # the user named it: Hydra takes it from argv
+    for i, arg in enumerate(args):
+        value = None
+        if arg in ("--config-dir", "-cd") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(("--config-dir=", "-cd=")):
+            value = arg.split("=", 1)[1]
+        if value and (Path(value) / "config.yaml").is_file():
+            return "config"  # the user's own config.yaml wins over seedexp's
+    return "seedexp_cli"
+
+
+_KNOWN = ("seed", "pin", "determinism", "resume", "report", "stop", "tracking", "experiment")
 
 
 def _hydra_error_line(exc: BaseException) -> str:
-    """One line for the errors Hydra raises while composing the config."""
+    """One line, with the hint that matters, for the errors Hydra/OmegaConf raise while composing."""
     text = str(exc)
     missing = re.search(r"Could not find '([^']+)'", text)
     if missing and "/" in missing.group(1):
@@ -54,126 +78,133 @@ def _hydra_error_line(exc: BaseException) -> str:
         avail = f"; available: {', '.join(options)}" if options else ""
         return (f"unknown {group} {name!r}{avail}. Pick one of those, or add {group}/{name}.yaml "
                 f"to a directory passed with --config-dir")
+    override = re.search(r"Could not override '([^']+)'", text)
+    if override:
+        key = override.group(1)
+        close = difflib.get_close_matches(key.split(".")[0], _KNOWN, n=1) if "." not in key else []
+        hint = f" (did you mean '{close[0]}'?)" if close and close[0] != key else ""
+        return (f"'{key}' is not a setting of this config{hint}; `seedexp --cfg job` shows the settings "
+                "(add a new key with +KEY=VALUE only if your code reads it)")
+    ambiguous = re.search(r"Ambiguous value for argument '([^']+)'", text)
+    if ambiguous:
+        return (f"{ambiguous.group(1)} gives several values: add -m (--multirun) to run one job per value, "
+                "e.g. seedexp -m 'seed=range(0,30)'")
+    primary = re.search(r"Cannot find primary config '([^']+)'", text)
+    if primary:
+        return (f"no config named {primary.group(1)!r} in the config search path; check --config-name and "
+                "--config-dir (DIR/NAME.yaml)")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return "; ".join(lines[:2]) if lines else type(exc).__name__
+    where = ""
+    cause = exc.__cause__ or exc.__context__
+    mark = getattr(cause, "problem_mark", None)
+    if mark is not None:
+        where = f" (line {mark.line + 1}, column {mark.column + 1})"
+    return ("; ".join(lines[:2]) if lines else type(exc).__name__) + where
 
 
 def _run_hydra(argv: Sequence[str]) -> int:
-    from . import app, callbacks
+    """Run the Hydra app (one run, or a sweep with -m) and return its exit code."""
+    from hydra._internal.utils import _run_hydra as hydra_run
+    from hydra._internal.utils import get_args_parser
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     from .errors import SeedexpError
+    from .hydra.task import cli_task
+    from .run import one_line
 
     full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
-    app.STATE.full_error = full_error
-    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra raise; we print one line
-    sys.argv = ["seedexp", *argv]
-    code = 0
+    parser = get_args_parser()
+    args = parser.parse_args(list(argv))
+    saved = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra raise: the error becomes one line below
     try:
-        app.hydra_main()
-    except SystemExit as exc:  # --help, --cfg, ...
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        hydra_run(args=args, args_parser=parser, task_function=cli_task, config_path=None,
+                  config_name=_config_name(argv))
+        return 0
+    except SystemExit as exc:  # our task's exit codes, --help, --cfg
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
     except KeyboardInterrupt:
         print("seedexp: interrupted; records already written are kept - re-run the same command to resume",
               file=sys.stderr)
-        code = 130
-    except Exception as exc:
+        return 130
+    except (SeedexpError, HydraException, OmegaConfBaseException) as exc:
         if full_error:
             raise
-        from hydra.errors import HydraException
-        from omegaconf.errors import OmegaConfBaseException
-
-        if isinstance(exc, SeedexpError):
-            line = str(exc)
-        elif isinstance(exc, (HydraException, OmegaConfBaseException)):
-            line = _hydra_error_line(exc)
-        else:
-            line = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        print(f"seedexp: error: {line} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
-        code = 2
+        line = str(exc) if isinstance(exc, SeedexpError) else _hydra_error_line(exc)
+        print(f"seedexp: error: {one_line(line, 1000)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+        return EXIT_USAGE
     finally:
-        if not full_error:
+        if saved is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
-        callback = callbacks.LAST_SWEEP.get("callback")
-        if callback is not None:
-            callbacks.stop_progress(callback)
-    sweep = callbacks.LAST_SWEEP.get("dir")
-    if sweep is not None and code in (0, 1) and not app.STATE.config_errors:
-        return max(code, _finish_sweep(Path(sweep)))
-    if sweep is not None and any(Path(sweep).rglob(RECORD_NAME)):
-        _finish_sweep(Path(sweep), partial=True)  # an error stopped the sweep: what ran is still summarized
-    if app.STATE.config_errors and code in (0, 1):
-        return 2
-    if app.STATE.failed and code == 0:
-        return 1
-    return code
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved
 
 
-def _finish_sweep(sweep_dir: Path, *, partial: bool = False) -> int:
-    """Build the summary of a sweep in the driver; print it (or, if partial, where it is)."""
-    from .errors import SeedexpError
-    from .report import write_summary
-
-    try:
-        summary = write_summary(sweep_dir)
-    except SeedexpError as exc:
-        if not partial:
-            print(f"seedexp: error: {exc}", file=sys.stderr)
-        return 2
-    if partial:
-        print(f"partial summary of the {summary['n_runs']} run(s) written before the error: {sweep_dir / 'summary.md'}")
-        return 2
-    _print_summary(summary, sweep_dir)
-    return 1 if summary["n_failed"] or summary["corrupt"] else 0
-
-
-def _print_summary(summary: dict, sweep_dir: Path) -> None:
-    md = (sweep_dir / "summary.md").read_text(encoding="utf-8")
-    print(md)
-    print(f"summary: {sweep_dir / 'summary.md'} (also summary.json, summary.csv, runs.csv, summary.png)")
-    if summary["n_failed"]:
-        print(f"seedexp: {summary['n_failed']} of {summary['n_runs']} runs failed (listed above); "
-              "re-run the same command to retry only those", file=sys.stderr)
-    for problem in summary["corrupt"]:
-        print(f"seedexp: warning: {problem}", file=sys.stderr)
-
-
-def _report(args: Sequence[str]) -> int:
+def _verify(argv: Sequence[str]) -> int:
     import argparse
 
-    from .report import comparisons_table
+    from .verify import likely_causes, verify
 
-    parser = argparse.ArgumentParser(prog=f"seedexp {args[0]}")
-    parser.add_argument("sweep_dir", type=Path, help="the sweep directory (hydra.sweep.dir)")
-    parser.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap resampling (default 0)")
-    parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
-    parser.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
-    if args[0] == "compare":
-        parser.add_argument("--metric", required=True, help="the metric to compare, e.g. test_f1")
-    ns = parser.parse_args(args[1:])
-    if args[0] == "report":
-        from .report import write_summary
+    parser = argparse.ArgumentParser(
+        prog="seedexp verify", usage="seedexp verify [--runs N] [--keep] [OVERRIDE ...]",
+        description="Run one configuration N times, each in a fresh process with another starting "
+                    "PYTHONHASHSEED, and compare every metric and fingerprint bit for bit. Exit 0 if identical.")
+    parser.add_argument("--runs", type=int, default=2, help="fresh runs to compare (default 2, at least 2)")
+    parser.add_argument("--keep", action="store_true", help="keep the run directories even when reproducible")
+    parser.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="as for `seedexp`, e.g. experiment=torch_digits seed=3")
+    ns = _parse(parser, argv)
+    result = verify(ns.overrides, runs=ns.runs, keep=ns.keep, progress=lambda line: print(line, flush=True))
+    if result.error:
+        print(f"seedexp verify: {result.error}", file=sys.stderr)
+        return 1
+    head = f"{ns.runs} fresh runs of {result.experiment} (seed={result.seed})"
+    if result.reproducible:
+        print(f"REPRODUCIBLE: {head} gave {result.n_metrics} metric(s) and {result.n_fingerprints} "
+              "fingerprint(s) identical bit for bit")
+        if ns.keep:
+            print(f"runs kept in {result.root}")
+        return 0
+    print(f"NOT REPRODUCIBLE: {head} differ:")
+    for line in result.differences:
+        print(f"  - {line}")
+    print("possible causes:")
+    for cause in likely_causes(result.records[0]):
+        print(f"  - {cause}")
+    print(f"runs kept in {result.root}")
+    return 1
 
-        summary = write_summary(ns.sweep_dir, bootstrap_seed=ns.bootstrap_seed, n_resamples=ns.resamples,
-                                confidence=ns.confidence)
-        _print_summary(summary, ns.sweep_dir)
-        return 1 if summary["n_failed"] or summary["corrupt"] else 0
-    from .aggregate import aggregate
-    from .errors import RecordError
 
-    summary = aggregate(ns.sweep_dir, bootstrap_seed=ns.bootstrap_seed, n_resamples=ns.resamples,
-                        confidence=ns.confidence)
-    if ns.metric not in summary["metrics"]:
-        raise RecordError(f"--metric {ns.metric!r} is not in {str(ns.sweep_dir)!r}; "
-                          f"its metrics are: {', '.join(summary['metrics']) or '(none)'}")
-    print(comparisons_table(summary, ns.metric), end="")
-    return 0
+def _parse(parser, argv: Sequence[str]):
+    """argparse, but an unknown option is an error before anything runs (overrides contain no leading '-')."""
+    from .errors import ConfigError
+
+    ns, rest = parser.parse_known_args(list(argv))
+    unknown = [a for a in rest if a.startswith("-")]
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r}; see {parser.prog} --help")
+    if rest:
+        ns.overrides = [*getattr(ns, "overrides", []), *rest]
+    return ns
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``seedexp`` command. Returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["--version"], ["-V"]):
+        print(f"seedexp {_version()}")
+        return 0
+    if argv[:1] == ["help"]:
+        argv = ["--help", *argv[1:]]
     sub = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    if sub is None and any(a in ("--help", "-h") for a in argv):
+        print(USAGE)
+        print("Hydra's options and this config's groups follow.\n")
+        argv = [a if a != "-h" else "--help" for a in argv]
     if sub in (None, "verify", "variance"):
-        _reexec_with_fixed_hash_seed(argv)
+        from .hydra import fix_hash_seed
+
+        fix_hash_seed()
     # Before anything imports TensorFlow, or it is too late: hide its INFO start-up chatter.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     if sub is None:
@@ -181,17 +212,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import SeedexpError
 
     try:
-        if sub in ("report", "compare"):
-            return _report(argv)
         if sub == "verify":
-            from .verify import main as verify_main
+            return _verify(argv[1:])
+        if sub == "variance":
+            from ._cli_variance import main as variance_main
 
-            return verify_main(argv[1:])
-        from .variance import main as variance_main
+            return variance_main(argv[1:])
+        from . import _cli_report
 
-        return variance_main(argv[1:])
+        return {"report": _cli_report.main_report, "compare": _cli_report.main_compare,
+                "plan": _cli_report.main_plan}[sub](argv[1:])
     except SeedexpError as exc:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        print(f"seedexp {sub}: error: {exc}", file=sys.stderr)
-        return 2
+        from .run import one_line
+
+        print(f"seedexp {sub}: error: {one_line(str(exc), 1000)}", file=sys.stderr)
+        return EXIT_USAGE

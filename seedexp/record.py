@@ -6,7 +6,8 @@ Schema ``seedexp.result/1`` (one JSON object; every run writes one):
 key                meaning
 =================  ==========================================================
 schema             ``"seedexp.result/1"``
-status             ``"ok"`` or ``"failed"``
+status             ``"ok"``, ``"failed"``, or ``"running"`` (the marker written before
+                   the experiment starts: left behind, the run's process died)
 experiment         the experiment's ``_target_``
 metrics            ``{name: float}`` (``null`` for NaN/inf); empty when failed
 fingerprints       ``{name: str}``: hashes of artifacts (e.g. trained weights)
@@ -18,6 +19,10 @@ overrides          the run's command-line overrides (Hydra's task overrides)
 group              ``overrides`` minus the seed: the configuration's name
 config             the resolved run configuration (without ``hydra``)
 config_hash        SHA-256 of ``config`` as canonical JSON: resume matches on it
+code               the experiment code: module, ``source_sha256`` (resume matches
+                   on it too), ``git_commit``, ``git_dirty``
+unused_pins        pinned streams that no code asked for (the pin changed nothing)
+warnings           what seedexp warned about during the run (optional)
 determinism        switches in force (``strict``, PYTHONHASHSEED, torch, TF...)
 versions           Python, seedexp and every ML library imported by the run
 host               hostname, platform, pid, device
@@ -39,6 +44,7 @@ import math
 import os
 import platform
 import socket
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -89,12 +95,19 @@ def clean_metric(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # as open() would: 0644 under umask 022, like Hydra's files
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -120,21 +133,68 @@ def write_record(run_dir: Path, record: Mapping[str, Any]) -> Path:
     return path
 
 
+#: A record larger than this is not a record (a link to /dev/zero, a runaway metric dump).
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+#: Statuses a record may hold. ``running`` is the marker written before the
+#: experiment starts: left behind, it means the run's process died (crashed).
+STATUSES = ("ok", "failed", "running")
+
+#: Fields every record has, and their JSON types (checked on read).
+REQUIRED_FIELDS: dict[str, tuple[type, ...]] = {
+    "schema": (str,), "status": (str,), "seed": (int,), "metrics": (dict,), "group": (str,),
+}
+
+
+def _corrupt(path: Path, why: str) -> RecordError:
+    return RecordError(f"{path} is not a usable seedexp run record ({why}); "
+                       "delete it and re-run the same command to redo that run")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def read_record(path: Path) -> dict[str, Any]:
-    """Read one record; a file that is not a complete record raises :class:`RecordError`."""
+    """Read and validate one record.
+
+    Raises
+    ------
+    RecordError
+        One line naming the file and what is wrong with it: not a regular file
+        (a FIFO, a device), larger than :data:`MAX_RECORD_BYTES`, not JSON (``NaN``
+        literals included), nested too deep, another schema, a missing or mistyped
+        field, a metric that is not a number or null.
+    """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(
-            f"{path} is not a readable run record ({exc.__class__.__name__}: {exc}); "
-            "delete it and re-run the same command to redo that run"
-        ) from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("status") not in ("ok", "failed"):
-        raise RecordError(
-            f"{path} is not a seedexp run record (no schema {SCHEMA!r} / status); "
-            "delete it and re-run the same command to redo that run"
-        )
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise _corrupt(path, "not a regular file")
+        if st.st_size > MAX_RECORD_BYTES:
+            raise _corrupt(path, f"{st.st_size} bytes, more than {MAX_RECORD_BYTES}")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_RECORD_BYTES + 1)
+        if len(raw) > MAX_RECORD_BYTES:
+            raise _corrupt(path, f"more than {MAX_RECORD_BYTES} bytes")
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except RecordError:
+        raise
+    except RecursionError:
+        raise _corrupt(path, "JSON nested too deep") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _corrupt(path, f"{exc.__class__.__name__}: {str(exc)[:200]}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise _corrupt(path, f"no schema {SCHEMA!r}")
+    for key, types in REQUIRED_FIELDS.items():
+        value = data.get(key)
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise _corrupt(path, f"field {key!r} is {type(value).__name__ if key in data else 'missing'}")
+    if data["status"] not in STATUSES:
+        raise _corrupt(path, f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
+    for name, value in data["metrics"].items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise _corrupt(path, f"metric {name!r} is a {type(value).__name__}, not a number")
     return data
 
 

@@ -10,13 +10,12 @@ cause it. Exit code 0 or 1, so it can gate CI.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ._subprocess import absolute_overrides, run_seedexp
 from .errors import ConfigError
@@ -61,49 +60,83 @@ def likely_causes(record: dict[str, Any]) -> list[str]:
     return causes
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="seedexp verify", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=2, help="how many fresh runs to compare (default 2)")
-    parser.add_argument("--keep", action="store_true", help="keep the run directories even when reproducible")
-    ns, overrides = parser.parse_known_args(argv)
-    if ns.runs < 2:
-        raise ConfigError(f"--runs {ns.runs}: verify needs at least 2 runs to compare; e.g. --runs 3")
+@dataclass
+class VerifyResult:
+    """What :func:`verify` found. ``reproducible`` is True when every record is bitwise equal."""
+
+    reproducible: bool
+    records: list[dict[str, Any]] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    root: Path | None = None
+    error: str | None = None
+
+    @property
+    def experiment(self) -> str:
+        return self.records[0]["experiment"] if self.records else ""
+
+    @property
+    def seed(self) -> Any:
+        return self.records[0]["seed"] if self.records else None
+
+    @property
+    def n_metrics(self) -> int:
+        return len(self.records[0]["metrics"]) if self.records else 0
+
+    @property
+    def n_fingerprints(self) -> int:
+        return len(self.records[0]["fingerprints"]) if self.records else 0
+
+
+def verify(overrides: Sequence[str], *, runs: int = 2, keep: bool = False,
+           progress: Callable[[str], None] | None = None) -> VerifyResult:
+    """Run one configuration ``runs`` times in fresh processes and compare the records bit for bit.
+
+    Parameters
+    ----------
+    overrides : sequence of str
+        As for the ``seedexp`` command (``experiment=torch_digits seed=3``); one configuration.
+    runs : int
+        How many fresh runs (at least 2).
+    keep : bool
+        Keep the run directories when reproducible (they are always kept otherwise).
+    progress : callable, optional
+        Called with one line before each run.
+
+    Returns
+    -------
+    VerifyResult
+        ``error`` is set when a run did not succeed (its files are kept).
+
+    Raises
+    ------
+    ConfigError
+        ``runs < 2``, or a sweep was asked for.
+    """
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 2:
+        raise ConfigError(f"--runs {runs}: verify needs at least 2 runs to compare; e.g. --runs 3")
     if any(o.startswith(("-m", "--multirun")) for o in overrides):
         raise ConfigError("verify runs one configuration: drop -m/--multirun and give a single seed")
     overrides = absolute_overrides(overrides)
     root = Path(tempfile.mkdtemp(prefix="seedexp-verify-"))
     records = []
-    for i in range(ns.runs):
+    for i in range(runs):
         cwd = root / f"run{i}"
         cwd.mkdir()
         hash_seed = str(1 + 7919 * i)
-        print(f"verify: run {i + 1}/{ns.runs} in {cwd} (PYTHONHASHSEED={hash_seed} at start)", flush=True)
+        if progress is not None:
+            progress(f"verify: run {i + 1}/{runs} in {cwd} (PYTHONHASHSEED={hash_seed} at start)")
         proc = run_seedexp([*overrides, "hydra.run.dir=.", "resume=false"], cwd, hash_seed=hash_seed, quiet=True)
         if proc.returncode != 0 or not (cwd / RECORD_NAME).is_file():
             lines = [ln for ln in (proc.stderr or "").splitlines() if ln.strip()]
-            print(f"verify: run {i + 1} did not succeed (exit {proc.returncode}): "
-                  f"{lines[-1] if lines else 'no output'}; its files are in {cwd}", file=sys.stderr)
-            return 1
+            return VerifyResult(False, records, root=root, error=f"run {i + 1} did not succeed (exit {proc.returncode}): "
+                                f"{lines[-1] if lines else 'no output'}; its files are in {cwd}")
         record = read_record(cwd / RECORD_NAME)
         if record["status"] != "ok":
-            print(f"verify: run {i + 1} failed: {record['error']['type']}: {record['error']['message']}", file=sys.stderr)
-            return 1
+            err = record.get("error") or {}
+            return VerifyResult(False, records, root=root,
+                                error=f"run {i + 1} failed: {err.get('type')}: {err.get('message')}; files in {cwd}")
         records.append(record)
     problems = compare(records)
-    n_metrics, n_prints = len(records[0]["metrics"]), len(records[0]["fingerprints"])
-    if not problems:
-        print(f"REPRODUCIBLE: {ns.runs} fresh runs of {records[0]['experiment']} (seed={records[0]['seed']}) gave "
-              f"{n_metrics} metric(s) and {n_prints} fingerprint(s) identical bit for bit")
-        if not ns.keep:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            print(f"runs kept in {root}")
-        return 0
-    print(f"NOT REPRODUCIBLE: {ns.runs} fresh runs of {records[0]['experiment']} (seed={records[0]['seed']}) differ:")
-    for line in problems:
-        print(f"  - {line}")
-    print("possible causes:")
-    for cause in likely_causes(records[0]):
-        print(f"  - {cause}")
-    print(f"runs kept in {root}")
-    return 1
+    if not problems and not keep:
+        shutil.rmtree(root, ignore_errors=True)
+    return VerifyResult(not problems, records, problems, root)

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from ..seeds import SeedPlan
 
-__all__ = ["seed_all"]
+__all__ = ["seed_all", "finish_run"]
 
 
 def seed_all(plan: SeedPlan, determinism: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -40,3 +40,21 @@ def seed_all(plan: SeedPlan, determinism: Mapping[str, Any] | None = None) -> di
 
         done.update(keras_adapter.seed_global(plan, determinism))
     return done
+
+
+def finish_run(plan: SeedPlan) -> dict[str, Any]:
+    """Called after the experiment: what was in force, and what seedexp should warn about.
+
+    Returns ``{"determinism": {...device and switch facts of the frameworks the run
+    imported...}, "warnings": [str, ...]}``.
+    """
+    facts: dict[str, Any] = {}
+    if "torch" in sys.modules:
+        from .torch import device_facts
+
+        facts.update(device_facts())
+    if "tensorflow" in sys.modules:
+        from .keras import device_facts as tf_facts
+
+        facts.update(tf_facts())
+    return {"determinism": facts, "warnings": []}

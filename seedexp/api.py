@@ -1,0 +1,328 @@
+"""The Python front-end: :func:`run`, :func:`sweep`, :func:`summarize`. No Hydra needed.
+
+For notebooks and scripts that today call ``np.random.seed`` and repeat
+``fit_model`` in a loop. An experiment is a function ``fn(seeds, **params)``
+returning ``{metric: number}`` (the same contract as the ``seedexp`` command's
+experiments); ``seeds`` is the run's :class:`~seedexp.SeedPlan`.
+
+Records are written by the same core as the command line
+(:func:`seedexp.run.execute`), so a sweep made here can be reported with
+``seedexp report DIR``, resumes like one, and is bitwise equal whether it ran
+in this process or in worker processes.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .errors import ConfigError, RecordError
+from .record import RECORD_NAME, config_hash, group_of, write_json_atomic
+from .run import RunSpec, code_identity, execute
+
+__all__ = ["run", "sweep", "summarize", "Summary"]
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', getattr(fn, '__name__', '?'))}"
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _spec(fn: Callable[..., Any], seed: int | None, params: Mapping[str, Any], pins: Mapping[str, int] | None,
+          strict: bool, threads: int | None, code: dict[str, Any] | None = None) -> RunSpec:
+    overrides = [f"{k}={_jsonable(v)}" for k, v in sorted(params.items())] + [f"seed={seed}"]
+    config = {"seed": seed, "pin": dict(pins or {}), "determinism": {"strict": strict, "threads": threads},
+              "experiment": {"function": _name(fn), **{k: _jsonable(v) for k, v in params.items()}}}
+    return RunSpec(seed=seed, pins=dict(pins or {}), strict=bool(strict), threads=threads, experiment=_name(fn),
+                   group=group_of(overrides), overrides=overrides, config=config, config_hash=config_hash(config),
+                   code=code if code is not None else code_identity(fn))
+
+
+def _run_dir(out: Path, spec: RunSpec) -> Path:
+    name = ",".join(spec.overrides).replace("/", "_")
+    return out / name
+
+
+def run(fn: Callable[..., Mapping[str, Any]], seed: int | None = 0, *, pins: Mapping[str, int] | None = None,
+        strict: bool = False, threads: int | None = None, out: str | os.PathLike | None = None,
+        resume: bool = True, **params: Any) -> dict[str, Any]:
+    """Run ``fn(seeds, **params)`` once with master seed ``seed``; return its record.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(seeds, **params) -> {metric: number}``; ``seeds`` is a
+        :class:`~seedexp.SeedPlan` (see the "stream" glossary in :mod:`seedexp.seeds`).
+    seed : {None, int}
+        The master seed; ``None`` draws OS entropy (recorded).
+    pins : mapping of str to int, optional
+        Streams pinned to a fixed seed, e.g. ``{"init": 7}``.
+    strict, threads
+        Determinism switches of torch / TensorFlow (see :mod:`seedexp.frameworks`).
+    out : path, optional
+        A directory for the record (``out/<params>,seed=N/result.json``); nothing is
+        written when omitted.
+    resume : bool
+        With ``out``: return the existing record of the same configuration and code.
+    **params
+        Passed to ``fn``.
+
+    Returns
+    -------
+    dict
+        The run record (schema in :mod:`seedexp.record`): ``status``, ``metrics``,
+        ``streams`` (every stream seed handed out), ...
+
+    Examples
+    --------
+    >>> import seedexp
+    >>> def noisy(seeds, scale=1.0):
+    ...     return {"value": scale * seeds.generator("init").normal()}
+    >>> a = seedexp.run(noisy, seed=3, scale=2.0)
+    >>> b = seedexp.run(noisy, seed=3, scale=2.0)
+    >>> a["status"], a["metrics"] == b["metrics"]
+    ('ok', True)
+    """
+    spec = _spec(fn, seed, params, pins, strict, threads)
+    run_dir = _run_dir(Path(out), spec) if out is not None else None
+    return execute(spec, lambda plan: functools.partial(fn, plan, **params), run_dir, resume=resume)
+
+
+def _grid(params: Mapping[str, Sequence[Any]] | None) -> list[dict[str, Any]]:
+    if not params:
+        return [{}]
+    for key, values in params.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise ConfigError(f"params[{key!r}]={values!r} must be a list of values to sweep, e.g. {{{key!r}: [{values!r}]}}")
+    keys = list(params)
+    lists = [list(params[k]) for k in keys]
+    for key, values in zip(keys, lists):
+        if not values:
+            raise ConfigError(f"params[{key!r}] is empty; give at least one value")
+    return [dict(zip(keys, combo)) for combo in itertools.product(*lists)]
+
+
+def _seeds(seeds: int | Iterable[int]) -> list[int]:
+    from .seeds import check_seed
+
+    values = list(range(seeds)) if isinstance(seeds, int) and not isinstance(seeds, bool) else list(seeds)
+    if not values:
+        raise ConfigError("seeds is empty; e.g. seeds=range(30)")
+    values = [check_seed(s, "seeds[]") for s in values]
+    if len(set(values)) != len(values):
+        raise ConfigError("seeds has duplicates; each master seed once, e.g. seeds=range(30)")
+    return values
+
+
+def _run_chunk(fn: Callable[..., Any], jobs: list[tuple[dict[str, Any], int]], out: str, pins: Any, strict: bool,
+               threads: Any, resume: bool, code: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run several jobs in one worker process (fewer round trips: warm workers, batches)."""
+    results = []
+    for params, seed in jobs:
+        spec = _spec(fn, seed, params, pins, strict, threads, code)
+        record = execute(spec, lambda plan, p=params: functools.partial(fn, plan, **p), _run_dir(Path(out), spec),
+                         resume=resume, quiet=True)
+        results.append({"seed": record["seed"], "group": record["group"], "status": record["status"]})
+    return results
+
+
+def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30, params: Mapping[str, Sequence[Any]] | None = None,
+          *, n_jobs: int = 1, out: str | os.PathLike | None = None, pins: Mapping[str, int] | None = None,
+          strict: bool = False, threads: int | None = None, resume: bool = True, progress: bool = True,
+          report: Mapping[str, Any] | None = None) -> "Summary":
+    """Run ``fn`` for every seed and every combination of ``params``; summarize.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(seeds, **params) -> {metric: number}``. With ``n_jobs > 1`` it must be
+        picklable (defined in a module, or in a notebook: joblib's cloudpickle sends it).
+    seeds : int or iterable of int
+        The master seeds: ``30`` means ``range(30)``.
+    params : mapping of str to list, optional
+        Values to sweep: ``{"model": ["rf", "lr"]}`` gives one group per value, each
+        run with every seed, so groups are compared seed by seed.
+    n_jobs : int
+        Worker processes (joblib/loky; batches of runs per worker). Results are
+        bitwise equal to ``n_jobs=1``: every run resets every global RNG.
+    out : path, optional
+        The sweep directory (default ``multirun/<fn name>``): one run dir per
+        configuration and seed, and the summary files at its root. A second call
+        with the same arguments resumes: only missing or changed runs run.
+    pins, strict, threads, resume
+        As for :func:`run`.
+    progress : bool
+        A progress bar (``tqdm.auto``: works in Jupyter and on a terminal).
+    report : mapping, optional
+        Options of the summary (the ``report:`` settings, see :func:`seedexp.report.write_summary`).
+
+    Returns
+    -------
+    Summary
+        The table (``.to_pandas()``), the paired comparisons, every run; shown
+        as a table in Jupyter.
+    """
+    from .hydra.sweeper import SWEEP_FILE, SWEEP_SCHEMA, clean_orphans, sweep_lock
+    from .report import write_summary
+
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ConfigError(f"n_jobs={n_jobs!r} must be an integer >= 1")
+    grid, seed_list = _grid(params), _seeds(seeds)
+    out_dir = Path(out if out is not None else Path("multirun") / getattr(fn, "__name__", "sweep")).absolute()
+    code = code_identity(fn)
+    jobs = [(p, s) for p in grid for s in seed_list]
+    planned = []
+    for p, s in jobs:
+        spec = _spec(fn, s, p, pins, strict, threads, code)
+        planned.append({"group": spec.group, "seed": s, "overrides": spec.overrides})
+    with sweep_lock(out_dir):
+        clean_orphans(out_dir)
+        write_json_atomic(out_dir / SWEEP_FILE, {"schema": SWEEP_SCHEMA, "sweep_dir": str(out_dir), "planned": planned})
+        bar = _bar(len(jobs), progress)
+        try:
+            if n_jobs == 1:
+                for job in jobs:
+                    _run_chunk(fn, [job], str(out_dir), pins, strict, threads, resume, code)
+                    bar.update(1)
+            else:
+                _parallel(fn, jobs, n_jobs, str(out_dir), pins, strict, threads, resume, code, bar)
+        finally:
+            bar.close()
+        summary = write_summary(out_dir, **dict(report or {}))
+    return Summary(summary)
+
+
+def _bar(total: int, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="run", desc="sweep", disable=not enabled, leave=False)
+
+
+def _parallel(fn: Any, jobs: list, n_jobs: int, out: str, pins: Any, strict: bool, threads: Any, resume: bool,
+              code: dict, bar: Any) -> None:
+    """Batches of runs on warm loky workers, every worker under PYTHONHASHSEED=0."""
+    from concurrent.futures import as_completed
+
+    from joblib.externals.loky import get_reusable_executor
+
+    from .frameworks.pyrandom import HASH_SEED
+
+    size = max(1, min(32, math.ceil(len(jobs) / (n_jobs * 4))))
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    executor = get_reusable_executor(max_workers=n_jobs, env={"PYTHONHASHSEED": HASH_SEED})
+    futures = {executor.submit(_run_chunk, fn, chunk, out, pins, strict, threads, resume, code): len(chunk)
+               for chunk in chunks}
+    for future in as_completed(futures):
+        future.result()  # a worker that died raises here; the summary still names the missing runs
+        bar.update(futures[future])
+
+
+class Summary:
+    """The summary of a sweep: statistics per group and metric, paired comparisons, every run.
+
+    Attributes
+    ----------
+    data : dict
+        The ``summary.json`` content (schema ``seedexp.summary/...``).
+    """
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = dict(data)
+
+    @property
+    def groups(self) -> list[dict[str, Any]]:
+        return self.data["groups"]
+
+    @property
+    def comparisons(self) -> list[dict[str, Any]]:
+        """Paired comparisons (groups that share seeds), one dict per pair and metric."""
+        return self.data["comparisons"]
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        return self.data["runs"]
+
+    @property
+    def ok(self) -> bool:
+        """True when every planned run finished ok."""
+        from .hydra.sweeper import all_ok
+
+        return all_ok(self.data)
+
+    def to_pandas(self) -> Any:
+        """The tidy table: one row per (group, metric), one column per statistic."""
+        import io
+
+        import pandas as pd
+
+        from .report import to_csv
+
+        return pd.read_csv(io.StringIO(to_csv(self.data)))
+
+    def runs_frame(self) -> Any:
+        """One row per run: group, seed, status and every metric."""
+        import io
+
+        import pandas as pd
+
+        from .report import runs_csv
+
+        return pd.read_csv(io.StringIO(runs_csv(self.data)))
+
+    def to_markdown(self) -> str:
+        from .report import to_markdown
+
+        return to_markdown(self.data)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __repr__(self) -> str:
+        return (f"<seedexp Summary: {self.data.get('n_runs')} runs in {len(self.groups)} group(s), "
+                f"{self.data.get('n_ok')} ok; .to_pandas(), .comparisons>")
+
+
+def summarize(records_or_dir: str | os.PathLike | Iterable[Mapping[str, Any]], **options: Any) -> Summary:
+    """Summarize a sweep directory, or records in memory.
+
+    Parameters
+    ----------
+    records_or_dir : path or iterable of dict
+        A sweep directory (every ``result.json`` under it), or records. A record
+        needs ``group`` (str), ``seed`` (int), ``status`` (``"ok"``/``"failed"``),
+        ``metrics`` (``{name: number or None}``); ``path`` and ``error`` are optional.
+        A missing field is a one-line :class:`~seedexp.errors.RecordError` naming it.
+    **options
+        The summary's options (see :func:`seedexp.report.write_summary`).
+
+    Returns
+    -------
+    Summary
+        Nothing is written.
+    """
+    from . import aggregate
+
+    if isinstance(records_or_dir, (str, os.PathLike)):
+        return Summary(aggregate.aggregate(Path(records_or_dir), **options))
+    records = []
+    for i, rec in enumerate(records_or_dir):
+        if not isinstance(rec, Mapping):
+            raise RecordError(f"record {i} is a {type(rec).__name__}, not a dict")
+        for key in ("group", "seed", "status", "metrics"):
+            if key not in rec:
+                raise RecordError(f"record {i} has no {key!r} field; a record needs group, seed, status and metrics")
+        records.append(dict(rec))
+    return Summary(aggregate.summarize(records, **options))

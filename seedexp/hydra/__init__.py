@@ -1,0 +1,93 @@
+"""seedexp in a Hydra app: the only package of seedexp that imports Hydra.
+
+Two lines bring seedexp into an existing ``@hydra.main`` app:
+
+.. code-block:: yaml
+
+    # conf/config.yaml
+    defaults:
+      - seedexp        # seed, pin, determinism, resume, report; the seedexp sweeper
+      - model: rf
+      - _self_
+
+.. code-block:: python
+
+    import seedexp
+
+    @seedexp.main(config_path="conf", config_name="config", version_base=None)
+    def train(cfg, seeds):          # or train(cfg) and seedexp.current_seeds()
+        ...
+        return {"accuracy": acc}
+
+Each job then resets every global RNG from its seed plan, records the
+returned dict in ``result.json`` (resumable by run dir), runs under
+``PYTHONHASHSEED=0``, and ``-m`` ends with the summary at the sweep root (also
+when a job failed) and a non-zero exit code when a planned run is not ok.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Any, Callable, Optional
+
+from .task import current_seeds, wrap_task
+
+__all__ = ["main", "current_seeds", "wrap_task"]
+
+
+def fix_hash_seed() -> None:
+    """Re-execute this program under ``PYTHONHASHSEED=0`` unless it already runs so.
+
+    ``hash()`` of a str is salted per process unless PYTHONHASHSEED was set
+    before the interpreter started: setting it later is too late, so the
+    process restarts itself with the same arguments (``sys.orig_argv``). Set
+    ``SEEDEXP_NO_REEXEC=1`` to opt out (the record then states the salt in force).
+    """
+    from ..frameworks.pyrandom import HASH_SEED
+
+    if os.environ.get("PYTHONHASHSEED") == HASH_SEED or os.environ.get("SEEDEXP_NO_REEXEC") == "1":
+        return
+    argv = list(getattr(sys, "orig_argv", []) or [sys.executable, *sys.argv])
+    if not argv or "-c" in argv[1:2]:
+        return  # `python -c CODE` cannot be restarted faithfully: keep running, the record says so
+    env = dict(os.environ, PYTHONHASHSEED=HASH_SEED, SEEDEXP_ORIGINAL_HASHSEED=os.environ.get("PYTHONHASHSEED", ""))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, *argv[1:]], env)
+
+
+def main(config_path: Optional[str] = None, config_name: Optional[str] = None,
+         version_base: Optional[str] = None) -> Callable[[Callable[..., Any]], Callable[[], Any]]:
+    """``@hydra.main`` with seedexp's run around each job.
+
+    Parameters
+    ----------
+    config_path, config_name, version_base
+        As for ``hydra.main``. The config must include seedexp's settings:
+        ``defaults: [seedexp, _self_]``.
+
+    Returns
+    -------
+    decorator
+        Decorates ``task(cfg)`` or ``task(cfg, seeds)``; ``seeds`` is the run's
+        :class:`~seedexp.SeedPlan`. The task returns ``{metric: number}``.
+    """
+    import hydra
+
+    def decorator(task_function: Callable[..., Any]) -> Callable[[], Any]:
+        wrapped = wrap_task(task_function)
+        hydra_main = hydra.main(config_path=config_path, config_name=config_name,
+                                version_base=version_base)(wrapped)
+
+        @functools.wraps(task_function)
+        def entry(*args: Any, **kwargs: Any) -> Any:
+            if args or kwargs:  # called directly with a cfg (tests, notebooks): plain call, as hydra.main does
+                return hydra_main(*args, **kwargs)
+            fix_hash_seed()
+            return hydra_main()
+
+        return entry
+
+    return decorator

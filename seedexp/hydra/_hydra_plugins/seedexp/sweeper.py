@@ -1,0 +1,38 @@
+"""The ``seedexp`` sweeper: Hydra's basic sweeper that owns the end of the sweep.
+
+The work is done in :mod:`seedexp.hydra.sweeper`; this module only holds the
+class Hydra discovers (plugin classes must live under ``hydra_plugins``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+
+class SeedexpSweeper(BasicSweeper):
+    """Plans the runs, launches them in batches, and writes the summary at the end.
+
+    Parameters are those of Hydra's basic sweeper (``max_batch_size``,
+    ``params``). See :class:`seedexp.hydra.sweeper.SweepDriver`.
+    """
+
+    def __init__(self, max_batch_size: Optional[int] = None, params: Optional[dict] = None) -> None:
+        super().__init__(max_batch_size=max_batch_size, params=params)
+        self._driver: Any = None
+
+    def setup(self, *, hydra_context: Any, task_function: Any, config: Any) -> None:
+        from seedexp.hydra.sweeper import SweepDriver, wrap_task
+
+        super().setup(hydra_context=hydra_context, task_function=wrap_task(task_function), config=config)
+        self._driver = SweepDriver(self, config)
+
+    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        # A seed sweep's jobs differ in values, not structure: composing the first job of a
+        # batch catches the same errors as composing all of them (half of Hydra's per-job cost).
+        if batch:
+            super().validate_batch_is_legal(batch[:1])
+
+    def sweep(self, arguments: List[str]) -> Any:
+        return self._driver.sweep(arguments, super().sweep)

@@ -1,0 +1,275 @@
+"""One Hydra job -> :func:`seedexp.run.execute`.
+
+Builds a :class:`~seedexp.run.RunSpec` from the job's composed config (the
+keys of ``seedexp.yaml``: ``seed``, ``pin``, ``determinism``, ``resume``) and
+Hydra's runtime (run dir, overrides), validates them by type, and runs the
+experiment: the ``experiment`` node's ``_target_`` for the ``seedexp``
+command, or the user's own task function for an app decorated with
+:func:`seedexp.main` (or any app whose sweeper is seedexp's).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..errors import ConfigError, SeedexpError
+from ..record import config_hash, group_of
+from ..run import RunSpec, code_identity, current_seeds, execute, one_line
+from ..seeds import SeedPlan
+
+#: Top-level keys of the ``seedexp`` command's config; another key there is a slip.
+CLI_KEYS = ("seed", "pin", "determinism", "resume", "report", "stop", "tracking", "experiment")
+
+#: Set on task functions seedexp already wrapped.
+WRAPPED = "__seedexp_task__"
+
+
+def parse_bool(value: Any, key: str) -> bool:
+    """``true/false`` (bool, or the strings true/false/yes/no/1/0 as from ``${oc.env:...}``), else one line."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "no", "0", "off", ""):
+        return False
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ConfigError(f"{key}={value!r} is not a boolean; use {key}=true or {key}=false")
+
+
+def parse_threads(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"determinism.threads={value!r}: expected a positive integer or null "
+                          "(null keeps the library's default)")
+    return int(value)
+
+
+def _seed_value(value: Any) -> Any:
+    """Hints for the common slips in ``seed=`` (the SeedError itself comes from seeds.check_seed)."""
+    if isinstance(value, str) and (".." in value or "," in value or "-" in value.strip("-")):
+        raise ConfigError(f"seed={value!r} is not a seed; for a sweep over seeds use -m 'seed=range(0,6)' "
+                          "(or -m seed=0,1,2); for one run give one integer, e.g. seed=12321")
+    return value
+
+
+def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment: str, code: dict) -> tuple[RunSpec, bool]:
+    """The run spec of a composed config; raises ConfigError naming a bad key."""
+    if "seed" not in config:
+        raise ConfigError("the config has no 'seed': it does not include seedexp's settings; "
+                          "add `- seedexp` to its defaults list (defaults: [seedexp, _self_])")
+    determinism = config.get("determinism") or {}
+    if not isinstance(determinism, Mapping):
+        raise ConfigError(f"determinism={determinism!r} must be a mapping: determinism.strict=..., determinism.threads=...")
+    pins = config.get("pin") or {}
+    if not isinstance(pins, Mapping):
+        raise ConfigError(f"pin={pins!r} must be a mapping of stream -> seed, e.g. pin.init=7")
+    spec = RunSpec(
+        seed=_seed_value(config.get("seed")),
+        pins={str(k): v for k, v in pins.items() if v is not None},
+        strict=parse_bool(determinism.get("strict", False), "determinism.strict"),
+        threads=parse_threads(determinism.get("threads")),
+        experiment=experiment,
+        group=group_of(overrides),
+        overrides=list(overrides),
+        config=dict(config),
+        config_hash=config_hash({k: v for k, v in config.items() if k != "resume"}),
+        code=code,
+    )
+    SeedPlan(spec.seed, pins=spec.pins)  # validate seed and pins now: one line naming the bad one
+    return spec, parse_bool(config.get("resume", True), "resume")
+
+
+def check_cli_keys(config: Mapping[str, Any]) -> None:
+    """In the ``seedexp`` command, a top-level key nobody reads is a slip (e.g. ``+seeds=3``)."""
+    for key in config:
+        if key not in CLI_KEYS:
+            close = difflib.get_close_matches(str(key), CLI_KEYS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"'{key}' is not a seedexp setting{hint} and nothing would read it; "
+                              f"settings: {', '.join(CLI_KEYS)}; experiment parameters go under experiment.NAME")
+
+
+# -- the seedexp command's experiments ------------------------------------------
+
+def _locate(target: str) -> Any:
+    """Import ``package.module.attr`` (the longest importable module prefix)."""
+    import importlib
+
+    parts = target.split(".")
+    if len(parts) < 2:
+        raise ImportError(f"{target!r} has no module part")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError as exc:
+            if exc.name and ".".join(parts[:cut]).startswith(exc.name) and cut > 1:
+                continue
+            raise
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        if not callable(obj):
+            raise TypeError(f"{target!r} is a {type(obj).__name__}, not a function")
+        return obj
+    raise ImportError(f"no module named {parts[0]!r}")
+
+
+#: Extras that bring a module, for "pip install 'seedexp[...]'" hints.
+EXTRAS = {"torch": "torch", "tensorflow": "tensorflow", "keras": "tensorflow", "ray": "ray", "submitit": "slurm"}
+
+
+def missing_extra_hint(exc: BaseException) -> str:
+    name = getattr(exc, "name", None) or ""
+    extra = EXTRAS.get(name.split(".")[0])
+    return f"; install it with: pip install 'seedexp[{extra}]'" if extra else ""
+
+
+def experiment_target(experiment: Any) -> tuple[str, Callable[..., Any]]:
+    """The experiment's ``_target_`` and the function it names (ConfigError when it cannot be imported)."""
+    if not isinstance(experiment, Mapping) or not experiment.get("_target_"):
+        raise ConfigError("no experiment selected (the config has no experiment._target_); "
+                          "choose one with experiment=NAME, e.g. experiment=imbalanced_clf")
+    target = str(experiment["_target_"])
+    try:
+        return target, _locate(target)
+    except ModuleNotFoundError as cause:
+        raise ConfigError(f"experiment._target_={target!r} cannot be imported (no module named {cause.name!r})"
+                          f"{missing_extra_hint(cause) or '; fix the dotted path package.module.function and make sure the module is importable (installed, or on PYTHONPATH)'}") from None
+    except Exception as cause:  # noqa: BLE001 - any import-time error of the user's module is a config error
+        raise ConfigError(f"experiment._target_={target!r} cannot be imported ({type(cause).__name__}: "
+                          f"{one_line(str(cause), 200)}){missing_extra_hint(cause)}") from None
+
+
+def prepare_experiment(experiment: Mapping[str, Any], target: str) -> Callable[[SeedPlan], Callable[[], Any]]:
+    """``prepare(plan)`` for an experiment node: instantiate it fresh, inject YAML-declared estimators."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    def prepare(plan: SeedPlan) -> Callable[[], Any]:
+        try:
+            fn = instantiate(experiment, _partial_=True)
+        except InstantiationException as exc:
+            cause = exc.__cause__ or exc
+            raise ConfigError(f"experiment {target!r}: its config could not be instantiated "
+                              f"({type(cause).__name__}: {one_line(str(cause), 200)}); fix the parameter in its "
+                              "experiment/*.yaml or on the command line") from None
+        keywords = getattr(fn, "keywords", {})
+        if any(hasattr(v, "get_params") or hasattr(v, "split") for v in keywords.values()):
+            from ..sklearn import inject_config_objects
+
+            inject_config_objects(keywords, plan)
+        _check_signature(fn, target)
+        return functools.partial(fn, seeds=plan)
+
+    return prepare
+
+
+def _check_signature(fn: functools.partial, target: str) -> None:
+    try:
+        sig = inspect.signature(fn.func)
+        sig.bind(**fn.keywords, seeds=None)
+    except TypeError as exc:
+        raise ConfigError(f"experiment {target!r}: {exc}; its parameters are "
+                          f"({', '.join(inspect.signature(fn.func).parameters)})") from None
+    except ValueError:
+        pass
+
+
+# -- a user's own task function -------------------------------------------------
+
+def prepare_user_task(fn: Callable[..., Any], cfg: Any) -> Callable[[SeedPlan], Callable[[], Any]]:
+    """``prepare(plan)`` for ``fn(cfg)`` or ``fn(cfg, seeds)`` (a user's Hydra task function)."""
+    try:
+        takes_seeds = "seeds" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        takes_seeds = False
+
+    def prepare(plan: SeedPlan) -> Callable[[], Any]:
+        return functools.partial(fn, cfg, seeds=plan) if takes_seeds else functools.partial(fn, cfg)
+
+    return prepare
+
+
+# -- the job --------------------------------------------------------------------
+
+def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = False) -> dict[str, Any]:
+    """Run the current Hydra job through seedexp; return its record.
+
+    Errors in what the user asked for (bad seed, broken ``_target_``) print one
+    line: in a single run they end the process (exit 2); in a sweep the job
+    returns ``{"config_error": line}`` and the sweeper stops the sweep after the
+    batch, with a partial summary.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    hc = HydraConfig.get()
+    sweeping = hc.mode == RunMode.MULTIRUN
+    try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+        assert isinstance(config, dict)
+        if cli:
+            check_cli_keys(config)
+            target, fn = experiment_target(config.get("experiment"))
+            prepare = prepare_experiment(config["experiment"], target)
+        else:
+            assert user_fn is not None
+            fn, target = user_fn, f"{getattr(user_fn, '__module__', '?')}.{getattr(user_fn, '__qualname__', '?')}"
+            prepare = prepare_user_task(user_fn, cfg)
+        spec, resume = spec_from_config(config, list(hc.overrides.task), target, code_identity(fn))
+        run_dir = Path(hc.runtime.output_dir)
+        record = execute(spec, prepare, run_dir, resume=resume)
+    except SeedexpError as exc:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        line = one_line(str(exc), 1000)
+        if sweeping:
+            return {"config_error": line}
+        print(f"seedexp: error: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except Exception as exc:  # noqa: BLE001 - OmegaConf resolution errors and the like: one line
+        from omegaconf.errors import OmegaConfBaseException
+
+        if not isinstance(exc, OmegaConfBaseException) or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        line = one_line(str(exc), 1000)
+        if sweeping:
+            return {"config_error": line}
+        print(f"seedexp: error: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if not sweeping:
+        if record["status"] == "ok":
+            shown = " ".join(f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in record["metrics"].items())
+            print(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir / 'result.json'}")
+        else:
+            raise SystemExit(1)
+    return record
+
+
+def wrap_task(task_function: Callable[..., Any]) -> Callable[..., Any]:
+    """A task function that runs through seedexp (records, seeds, resume); idempotent."""
+    if getattr(task_function, WRAPPED, False):
+        return task_function
+
+    @functools.wraps(task_function)
+    def seedexp_task(cfg: Any) -> Any:
+        return run_job(cfg, user_fn=task_function)
+
+    setattr(seedexp_task, WRAPPED, True)
+    return seedexp_task
+
+
+def cli_task(cfg: Any) -> Any:
+    """The ``seedexp`` command's task: the config's ``experiment`` node."""
+    return run_job(cfg, cli=True)
+
+
+setattr(cli_task, WRAPPED, True)

@@ -1,0 +1,390 @@
+"""THE core of seedexp: plan -> reset every RNG -> call -> record. No Hydra here.
+
+Every front-end calls :func:`execute`: the ``seedexp`` command and a user's
+own Hydra app (through :mod:`seedexp.hydra`) and the Python API
+(:func:`seedexp.run`, :func:`seedexp.sweep`). So a ``result.json`` means the same
+thing whichever way it was made.
+
+One run, in order:
+
+1. resume: if ``run_dir`` already holds an ``ok`` record of the same
+   configuration hash and the same experiment code, return it;
+2. build the :class:`~seedexp.SeedPlan` (``seed``, ``pins``) and reset every
+   global random state from it (:func:`seedexp.frameworks.seed_all`);
+3. ``prepare(plan)`` builds the callable (a configuration error raises here,
+   before anything is written);
+4. write a ``running`` marker record, so that a run whose process dies is
+   named as crashed by the summary and by the next resume;
+5. call the experiment; any exception, ``SystemExit`` included, makes a
+   ``failed`` record (traceback in ``traceback.txt``); the result is validated;
+6. write the record atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import contextvars
+import inspect
+import logging
+import numbers
+import os
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import ExperimentError, SeedexpWarning
+from .record import (
+    RECORD_NAME,
+    SCHEMA,
+    TRACEBACK_NAME,
+    clean_metric,
+    host_info,
+    library_versions,
+    read_record,
+    write_record,
+    write_text_atomic,
+)
+from .seeds import SeedPlan
+
+log = logging.getLogger("seedexp")
+
+#: Longest error message printed on one line; the whole text is in the run dir.
+MAX_MESSAGE = 300
+
+#: The seed plan of the run in progress (see :func:`current_seeds`).
+_CURRENT: contextvars.ContextVar[SeedPlan | None] = contextvars.ContextVar("seedexp_current_seeds", default=None)
+
+
+def current_seeds() -> SeedPlan:
+    """The :class:`~seedexp.SeedPlan` of the run in progress.
+
+    For code that is not handed ``seeds`` (a Hydra task function ``train(cfg)``,
+    a helper deep in a call stack)::
+
+        seeds = seedexp.current_seeds()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, seeds=seeds)
+
+    Raises
+    ------
+    ConfigError
+        Outside a run.
+    """
+    from .errors import ConfigError
+
+    plan = _CURRENT.get()
+    if plan is None:
+        raise ConfigError("seedexp.current_seeds() was called outside a seedexp run; call it inside an experiment "
+                          "run by seedexp (the seedexp command, @seedexp.main, seedexp.run or seedexp.sweep)")
+    return plan
+
+
+@dataclass
+class RunSpec:
+    """What one run is: its seeds, switches and identity (everything but the callable).
+
+    Parameters
+    ----------
+    seed : {None, int}
+        The master seed (``None`` draws OS entropy, recorded).
+    pins : mapping of str to int
+        Pinned streams, see :class:`~seedexp.SeedPlan`.
+    strict : bool
+        Deterministic algorithms in torch / TensorFlow.
+    threads : {None, int}
+        Intra-op threads of torch / TensorFlow; ``None``: the library default.
+    experiment : str
+        The experiment's name for the record (its ``_target_`` or function name).
+    group : str
+        The configuration this run belongs to (overrides minus the seed).
+    overrides : list of str
+        The run's overrides, as given.
+    config : dict
+        The resolved configuration, JSON-able; recorded and hashed.
+    config_hash : str
+        SHA-256 of the configuration: resume matches on it.
+    code : dict
+        The experiment code's identity (:func:`code_identity`): resume matches on
+        its ``source_sha256`` too.
+    """
+
+    seed: int | None
+    pins: Mapping[str, int] = field(default_factory=dict)
+    strict: bool = False
+    threads: int | None = None
+    experiment: str = ""
+    group: str = "(defaults)"
+    overrides: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    config_hash: str = ""
+    code: dict[str, Any] = field(default_factory=dict)
+
+
+def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
+    """The ``ok`` record of the same configuration and code in ``run_dir``, or None.
+
+    A record of other code (the experiment's source changed since) is not
+    reused: the run is redone, and a line says why.
+    """
+    from .errors import RecordError
+
+    path = Path(run_dir) / RECORD_NAME
+    if not path.exists():
+        return None
+    try:
+        record = read_record(path)
+    except RecordError:
+        return None
+    if record["status"] != "ok" or record.get("config_hash") != spec.config_hash:
+        return None
+    old = (record.get("code") or {}).get("source_sha256")
+    new = spec.code.get("source_sha256")
+    if old != new:
+        log.warning("re-running %s: the experiment's code changed since its record was written", run_dir)
+        return None
+    return record
+
+
+def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run_dir: Path | str | None, *,
+            resume: bool = True, quiet: bool = False) -> dict[str, Any]:
+    """Run one experiment with one master seed and write its record.
+
+    Parameters
+    ----------
+    spec : RunSpec
+        The run's seeds, switches and identity.
+    prepare : callable
+        ``prepare(plan) -> call``: builds the experiment for this plan (e.g.
+        instantiates YAML objects and injects their ``random_state``) and returns a
+        no-argument callable that runs it and returns ``{metric: number}``. Raise a
+        :class:`~seedexp.errors.SeedexpError` here for a configuration error: it
+        propagates and nothing is written.
+    run_dir : path or None
+        Where ``result.json`` (and ``traceback.txt`` on failure) go; ``None``
+        writes nothing (the record is only returned).
+    resume : bool
+        Return the existing record when ``run_dir`` holds an ``ok`` record of the
+        same configuration and code (see :func:`completed_record`).
+    quiet : bool
+        Do not print the one-line failure message on stderr.
+
+    Returns
+    -------
+    dict
+        The record (schema in :mod:`seedexp.record`). A failing experiment gives a
+        ``failed`` record; it does not raise. ``KeyboardInterrupt`` is recorded as a
+        failure and re-raised.
+    """
+    from .frameworks import finish_run, seed_all
+
+    directory = Path(run_dir) if run_dir is not None else None
+    if directory is not None and resume:
+        done = completed_record(directory, spec)
+        if done is not None:
+            os.utime(directory / RECORD_NAME)  # counts as done now (sweep progress)
+            return done | {"resumed": True}
+
+    plan = SeedPlan(spec.seed, pins=spec.pins)
+    determinism = {"strict": bool(spec.strict), "threads": spec.threads}
+    in_force = dict(determinism)
+    in_force.update(seed_all(plan, determinism))
+    call = prepare(plan)
+
+    started = datetime.now(timezone.utc)
+    record: dict[str, Any] = {
+        "schema": SCHEMA,
+        "status": "running",
+        "experiment": spec.experiment,
+        "metrics": {},
+        "fingerprints": {},
+        "seed": plan.master,
+        "seed_drawn": plan.drawn,
+        "pins": plan.pins,
+        "streams": {},
+        "unused_pins": [],
+        "overrides": list(spec.overrides),
+        "group": spec.group,
+        "config": spec.config,
+        "config_hash": spec.config_hash,
+        "code": spec.code,
+        "determinism": in_force,
+        "versions": {},
+        "host": host_info(),
+        "started_at": started.isoformat(timespec="milliseconds"),
+        "duration_s": None,
+    }
+    if directory is not None:
+        _clear_stale(directory)
+        write_record(directory, record)  # the marker: a process that dies here leaves "running"
+    interrupted: BaseException | None = None
+    t0 = time.perf_counter()
+    token = _CURRENT.set(plan)
+    try:
+        result = call()
+        record["metrics"], record["fingerprints"] = check_result(result, spec.experiment)
+        record["status"] = "ok"
+    except BaseException as exc:  # noqa: BLE001 - the experiment's failure is recorded, never lost
+        if isinstance(exc, KeyboardInterrupt):
+            interrupted = exc
+        record["status"] = "failed"
+        record["error"] = {"type": type(exc).__name__, "message": _exit_message(exc)}
+        if directory is not None:
+            write_text_atomic(directory / TRACEBACK_NAME, traceback.format_exc())
+    finally:
+        _CURRENT.reset(token)
+    record["duration_s"] = time.perf_counter() - t0
+    record["streams"] = plan.used()
+    record["unused_pins"] = unused_pins(plan)
+    finished = finish_run(plan)
+    record["determinism"].update(finished.get("determinism", {}))
+    for message in finished.get("warnings", []):
+        record.setdefault("warnings", []).append(message)
+    if record["unused_pins"]:
+        message = (f"pin {', '.join('pin.' + p for p in record['unused_pins'])} was set but no code asked for "
+                   f"that stream; it changed nothing (streams used: {', '.join(sorted(record['streams'])) or 'none'})")
+        record.setdefault("warnings", []).append(message)
+    for message in record.get("warnings", []):
+        warnings.warn(message, SeedexpWarning, stacklevel=2)
+    record["versions"] = library_versions()
+    if directory is not None:
+        write_record(directory, record)
+    if interrupted is not None:
+        raise interrupted
+    if record["status"] == "failed" and not quiet:
+        err = record["error"]
+        where = f" - traceback in {directory / TRACEBACK_NAME}" if directory is not None else ""
+        print(f"seedexp: run failed (seed={plan.master}): {err['type']}: {one_line(err['message'])}{where}",
+              file=sys.stderr)
+    return record
+
+
+def _clear_stale(directory: Path) -> None:
+    """A new attempt: the previous attempt's traceback no longer describes this run."""
+    try:
+        (directory / TRACEBACK_NAME).unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _exit_message(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return (f"the experiment called sys.exit({exc.code!r}); a run must return its metrics "
+                "(raise an exception to fail it)")
+    return str(exc)
+
+
+def unused_pins(plan: SeedPlan) -> list[str]:
+    """Pinned streams that no code asked for (directly or through a child)."""
+    used = {name.split("/")[0] for name in plan.used()}
+    return sorted(p for p in plan.pins if p not in used)
+
+
+def check_result(result: Any, target: str) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Validate what an experiment returned; return ``(metrics, fingerprints)``.
+
+    The contract: a non-empty dict of metric name (str) -> real number, plus
+    optionally ``"fingerprints": {name: str}`` (hashes of artifacts such as
+    trained weights). NaN and inf are kept as ``None`` (JSON has neither).
+    """
+    if not isinstance(result, Mapping):
+        raise ExperimentError(
+            f"experiment {target!r} returned {type(result).__name__}, not a dict; "
+            "return {'metric_name': number, ...}"
+        )
+    metrics: dict[str, float | None] = {}
+    fingerprints: dict[str, str] = {}
+    for name, value in result.items():
+        if not isinstance(name, str) or not name:
+            raise ExperimentError(
+                f"experiment {target!r}: metric name {name!r} is a {type(name).__name__}; "
+                "metric names must be non-empty strings"
+            )
+        if name == "fingerprints":
+            if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+                raise ExperimentError(
+                    f"experiment {target!r}: 'fingerprints' must be a dict of name -> str (e.g. a sha256 hex digest)"
+                )
+            fingerprints = {str(k): v for k, v in value.items()}
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ExperimentError(
+                f"experiment {target!r}: metric {name!r} is {_short(value)} ({type(value).__name__}), not a number; "
+                "return floats (put hashes under 'fingerprints')"
+            )
+        metrics[name] = clean_metric(float(value))
+    if not metrics:
+        raise ExperimentError(f"experiment {target!r} returned no metric; return {{'metric_name': number, ...}}")
+    return metrics, fingerprints
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """The first non-empty line of ``text``, cut to ``limit`` characters."""
+    for line in str(text).splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= limit else line[: limit - 3] + "..."
+    return ""
+
+
+# -- code identity -------------------------------------------------------------
+
+_GIT_CACHE: dict[str, dict[str, Any]] = {}
+
+
+def code_identity(obj: Any) -> dict[str, Any]:
+    """Identify the code of an experiment: its module's source hash, and git state.
+
+    Parameters
+    ----------
+    obj : callable or module
+        The experiment function (or its module).
+
+    Returns
+    -------
+    dict
+        ``{"module": name, "source_sha256": hex or None, "git_commit": sha or None,
+        "git_dirty": bool or None}``. Resume redoes a run whose record has another
+        ``source_sha256``: a record of other code is never reused silently.
+    """
+    target = inspect.unwrap(obj) if callable(obj) else obj
+    module = inspect.getmodule(target)
+    out: dict[str, Any] = {"module": getattr(module, "__name__", None), "source_sha256": None,
+                           "git_commit": None, "git_dirty": None}
+    try:
+        path = inspect.getsourcefile(module) if module is not None else None
+    except TypeError:
+        path = None
+    if not path or not os.path.isfile(path):
+        return out
+    with open(path, "rb") as handle:
+        out["source_sha256"] = hashlib.sha256(handle.read()).hexdigest()
+    out.update(_git_state(os.path.dirname(os.path.abspath(path))))
+    return out
+
+
+def _git_state(directory: str) -> dict[str, Any]:
+    """Commit and dirty flag of the git work tree holding ``directory`` (cached per process)."""
+    if directory in _GIT_CACHE:
+        return _GIT_CACHE[directory]
+    state: dict[str, Any] = {"git_commit": None, "git_dirty": None}
+    try:
+        commit = subprocess.run(["git", "-C", directory, "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10)
+        if commit.returncode == 0:
+            dirty = subprocess.run(["git", "-C", directory, "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=10)
+            state = {"git_commit": commit.stdout.strip(), "git_dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        pass
+    _GIT_CACHE[directory] = state
+    return state
