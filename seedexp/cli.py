@@ -93,30 +93,34 @@ def _hydra_error_line(exc: BaseException) -> str:
     if primary:
         return (f"no config named {primary.group(1)!r} in the config search path; check --config-name and "
                 "--config-dir (DIR/NAME.yaml)")
+    for err in (exc, exc.__cause__, exc.__context__):
+        mark = getattr(err, "problem_mark", None)
+        if mark is not None:  # a YAML syntax error: the file and line are what matter
+            problem = getattr(err, "problem", None) or getattr(err, "context", None) or "syntax error"
+            return f"YAML error in {mark.name}, line {mark.line + 1}, column {mark.column + 1}: {problem}"
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    where = ""
-    cause = exc.__cause__ or exc.__context__
-    mark = getattr(cause, "problem_mark", None)
-    if mark is not None:
-        where = f" (line {mark.line + 1}, column {mark.column + 1})"
-    return ("; ".join(lines[:2]) if lines else type(exc).__name__) + where
+    return "; ".join(lines[:2]) if lines else type(exc).__name__
 
 
 def _run_hydra(argv: Sequence[str]) -> int:
     """Run the Hydra app (one run, or a sweep with -m) and return its exit code."""
+    from hydra import version
     from hydra._internal.utils import _run_hydra as hydra_run
     from hydra._internal.utils import get_args_parser
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
 
     from .errors import SeedexpError
     from .hydra.task import cli_task
     from .run import one_line
 
     full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    version.setbase(None)  # Hydra 1.3 defaults (no chdir), as @hydra.main(version_base=None)
     parser = get_args_parser()
     args = parser.parse_args(list(argv))
-    saved = os.environ.get("HYDRA_FULL_ERROR")
+    saved = {k: os.environ.get(k) for k in ("HYDRA_FULL_ERROR", "SEEDEXP_FULL_ERROR")}
+    os.environ["SEEDEXP_FULL_ERROR"] = "1" if full_error else "0"  # the user's choice, for the jobs
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra raise: the error becomes one line below
     try:
         hydra_run(args=args, args_parser=parser, task_function=cli_task, config_path=None,
@@ -128,17 +132,18 @@ def _run_hydra(argv: Sequence[str]) -> int:
         print("seedexp: interrupted; records already written are kept - re-run the same command to resume",
               file=sys.stderr)
         return 130
-    except (SeedexpError, HydraException, OmegaConfBaseException) as exc:
+    except (SeedexpError, HydraException, OmegaConfBaseException, YAMLError) as exc:
         if full_error:
             raise
         line = str(exc) if isinstance(exc, SeedexpError) else _hydra_error_line(exc)
         print(f"seedexp: error: {one_line(line, 1000)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
         return EXIT_USAGE
     finally:
-        if saved is None:
-            os.environ.pop("HYDRA_FULL_ERROR", None)
-        else:
-            os.environ["HYDRA_FULL_ERROR"] = saved
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _verify(argv: Sequence[str]) -> int:

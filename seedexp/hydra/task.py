@@ -199,6 +199,16 @@ def prepare_user_task(fn: Callable[..., Any], cfg: Any) -> Callable[[SeedPlan], 
 
 # -- the job --------------------------------------------------------------------
 
+def full_error() -> bool:
+    """Did the user ask for tracebacks (``HYDRA_FULL_ERROR=1``)?
+
+    The ``seedexp`` command sets ``HYDRA_FULL_ERROR=1`` for Hydra itself (so that
+    composition errors reach it as exceptions) and passes the user's own choice
+    in ``SEEDEXP_FULL_ERROR``.
+    """
+    return os.environ.get("SEEDEXP_FULL_ERROR", os.environ.get("HYDRA_FULL_ERROR")) == "1"
+
+
 def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = False) -> dict[str, Any]:
     """Run the current Hydra job through seedexp; return its record.
 
@@ -228,7 +238,7 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
         run_dir = Path(hc.runtime.output_dir)
         record = execute(spec, prepare, run_dir, resume=resume)
     except SeedexpError as exc:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        if full_error():
             raise
         line = one_line(str(exc), 1000)
         if sweeping:
@@ -238,7 +248,7 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
     except Exception as exc:  # noqa: BLE001 - OmegaConf resolution errors and the like: one line
         from omegaconf.errors import OmegaConfBaseException
 
-        if not isinstance(exc, OmegaConfBaseException) or os.environ.get("HYDRA_FULL_ERROR") == "1":
+        if not isinstance(exc, OmegaConfBaseException) or full_error():
             raise
         line = one_line(str(exc), 1000)
         if sweeping:
