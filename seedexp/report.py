@@ -1,102 +1,265 @@
-"""Render a sweep summary: summary.json, summary.csv, runs.csv, summary.md, summary.png."""
+"""Render a sweep summary: summary.json, summary.csv, runs.csv, summary.md, summary.png.
+
+:func:`write_summary` is what the sweeper calls at the end of a sweep (and
+``seedexp report``). It writes only files it owns: ``summary.json`` carries
+the schema ``seedexp.summary/...`` and is written first, so a directory whose
+``summary.json`` is someone else's (or that holds a ``summary.md`` with no
+``summary.json``) is refused, and ``out_dir`` writes the summary elsewhere.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from .aggregate import STAT_NAMES, aggregate
+from .aggregate import STAT_NAMES, SUMMARY_SCHEMA, aggregate, check_options
+from .errors import ConfigError
 from .record import write_json_atomic, write_text_atomic
 
+__all__ = ["OUTPUTS", "to_csv", "runs_csv", "to_markdown", "comparisons_table", "planning_table", "figure",
+           "plot", "check_destination", "write_summary"]
+
 OUTPUTS = ("summary.json", "summary.csv", "runs.csv", "summary.md", "summary.png")
+SUMMARY_PREFIX = SUMMARY_SCHEMA.rsplit("/", 1)[0] + "/"
 
 
-def _fmt(x: Any) -> str:
+# --------------------------------------------------------------------------- numbers as text
+
+
+def _fmt(x: Any, digits: int = 4) -> str:
     if x is None:
         return "–"
     if isinstance(x, float):
-        return f"{x:.4g}"
+        if not math.isfinite(x):
+            return "–"
+        return f"{x:.{digits}g}"
     return str(x)
 
 
+def _fmt_noisy(x: float | None, noise: float | None) -> str:
+    """``x`` with no more decimals than its resampling noise supports (and at most 4 significant digits)."""
+    if x is None:
+        return "–"
+    if not noise:
+        return _fmt(x)
+    decimals = max(0, math.floor(-math.log10(noise)))
+    plain = f"{x:.{decimals}f}"
+    return plain if len(plain.lstrip("-0.")) <= 4 else _fmt(x)
+
+
+def _fmt_p(p: float | None, noise: float | None = None) -> str:
+    if p is None:
+        return "–"
+    if p < 1e-4:
+        return "<0.0001"
+    return _fmt_noisy(p, noise) if noise else f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+
+
+def _level(summary: Mapping[str, Any]) -> str:
+    return f"{100 * summary['options']['confidence']:g}%"
+
+
+def _interval(low: Any, high: Any, noise: float | None = None) -> str:
+    if low is None or high is None:
+        return "–"
+    return f"[{_fmt_noisy(low, noise)}, {_fmt_noisy(high, noise)}]"
+
+
+def _direction(summary: Mapping[str, Any], metric: str) -> str:
+    return "higher is better" if summary["higher_is_better"].get(metric, True) else "lower is better"
+
+
+# --------------------------------------------------------------------------- tables
+
+
 def to_csv(summary: Mapping[str, Any]) -> str:
-    """Tidy table: one row per (group, metric), one column per statistic."""
+    """Tidy table: one row per (group, metric), one column per statistic (:data:`~seedexp.aggregate.STAT_NAMES`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["group", "metric", *STAT_NAMES])
+    w.writerow(["group", "metric", "n_runs", *STAT_NAMES])
     for g in summary["groups"]:
         for metric, st in g["metrics"].items():
-            w.writerow([g["group"], metric, *("" if st.get(k) is None else repr(st.get(k)) for k in STAT_NAMES)])
+            w.writerow([g["group"], metric, g["n_runs"],
+                        *("" if st.get(k) is None else repr(st.get(k)) for k in STAT_NAMES)])
     return buf.getvalue()
 
 
 def runs_csv(summary: Mapping[str, Any]) -> str:
-    """One row per run: group, seed, status, path and every metric."""
+    """One row per run, planned ones included: group, seed, status (ok/failed/crashed/missing), path, metrics."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["group", "seed", "status", "path", *summary["metrics"]])
     for r in summary["runs"]:
-        w.writerow([r["group"], r["seed"], r["status"], r["path"],
+        w.writerow([r["group"], r["seed"], r["status"], r["path"] or "",
                     *("" if r["metrics"].get(m) is None else repr(r["metrics"][m]) for m in summary["metrics"])])
     return buf.getvalue()
 
 
+def _correction_name(summary: Mapping[str, Any]) -> str:
+    return {"holm": "Holm", "bh": "BH", "none": "uncorrected"}[summary["options"]["correction"]]
+
+
 def comparisons_table(summary: Mapping[str, Any], metric: str | None = None) -> str:
+    """The paired comparisons as a markdown table (all metrics, or one)."""
     rows = [c for c in summary["comparisons"] if metric is None or c["metric"] == metric]
     if not rows:
-        return "No paired comparison (it needs two groups that share at least two seeds).\n"
-    conf = int(round(summary["bootstrap"]["confidence"] * 100))
+        return "No paired comparison (it needs two groups that share at least two seeds with a finite value).\n"
+    level, corr = _level(summary), _correction_name(summary)
+    test = "paired t" if summary["options"]["test"] == "t" else "sign-flip permutation"
     lines = [
-        f"| metric | A | B | pairs | mean(A−B) | {conf}% CI | t-test p | Wilcoxon p | P(A>B) |",
-        "|---|---|---|---:|---:|---|---:|---:|---:|",
+        f"| metric | A | B | pairs | mean(A−B) [{level} CI] | d_z [{level} CI] | p ({test}) | p ({corr}) "
+        f"| A better on (k/n) [{level} CI] | verdict |",
+        "|---|---|---|---:|---|---|---:|---:|---|---|",
     ]
     for c in rows:
+        if c["better"] is not None:
+            verdict = f"**{'A' if c['better'] == c['a'] else 'B'} better**"
+        elif c["pvalue"] is None:
+            verdict = "no test (the differences do not vary)"
+        else:
+            verdict = "no clear difference"
+        wins = (f"{c['wins']}/{c['n_pairs']}" + (f" ({c['ties']} ties)" if c["ties"] else "")
+                + f" {_interval(c['win_rate_ci_low'], c['win_rate_ci_high'])}")
         lines.append(
-            f"| {c['metric']} | {c['a']} | {c['b']} | {c['n_pairs']} | {_fmt(c['mean_diff'])} | "
-            f"[{_fmt(c['ci_low'])}, {_fmt(c['ci_high'])}] | {_fmt(c['t_pvalue'])} | "
-            f"{_fmt(c['wilcoxon_pvalue'])} | {_fmt(c['p_a_gt_b'])} |"
+            f"| {c['metric']} | {c['a']} | {c['b']} | {c['n_pairs']} | {_fmt(c['mean_diff'])} "
+            f"{_interval(c['ci_low'], c['ci_high'])} | {_fmt(c['d_z'], 3)} {_interval(c['d_z_ci_low'], c['d_z_ci_high'])} "
+            f"| {_fmt_p(c['pvalue'], c['p_mc_se'])} | {_fmt_p(c['p_adjusted'], c['p_mc_se'])} | {wins} | {verdict} |"
         )
+    notes = [f"\n\nA and B are compared on the seeds they share; mean(A−B) with its {level} interval from the same "
+             f"method as the test (per comparison); p ({corr}): adjusted across "
+             + ("the primary metric's comparisons, and separately across the others" if summary["primary_metric"]
+                else f"all {len(summary['comparisons'])} comparisons")
+             + f"; a verdict needs an adjusted p < {summary['methods']['alpha']}, and \"better\" follows each "
+             "metric's direction. A better on: the win rate (ties apart), exact binomial interval."]
+    return "\n".join(lines) + "\n".join(notes) + "\n"
+
+
+def planning_table(summary: Mapping[str, Any], metric: str | None = None) -> str:
+    """How many seeds: per group and metric, from ``summary["planning"]``."""
+    order = {m: i for i, m in enumerate(summary["metrics"])}
+    rows = sorted((r for r in summary["planning"] if metric is None or r["metric"] == metric),
+                  key=lambda r: order.get(r["metric"], 0))
+    opt = summary["options"]
+    level = _level(summary)
+    lines = [
+        f"| metric | group | n | std | half-width now | seeds for ±target | sd of differences | "
+        f"seeds for {100 * opt['power']:g}% power |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        hw = "–" if r["target_halfwidth"] is None else (
+            f"{r['seeds_for_halfwidth'] or 'out of reach'} (±{_fmt(r['target_halfwidth'])})")
+        pw = "–" if r["target_difference"] is None else (
+            f"{r['seeds_for_power'] or 'out of reach'} (Δ={_fmt(r['target_difference'])})")
+        sd = "–" if r["sd_diff"] is None else _fmt(r["sd_diff"]) + ("" if r["sd_diff_basis"].startswith("paired")
+                                                                   else " (√2·std)")
+        lines.append(f"| {r['metric']} | {r['group']} | {r['n']} | {_fmt(r['std'])} | "
+                     f"±{_fmt(r['halfwidth_now'])} | {hw} | {sd} | {pw} |")
+    alpha = rows[0]["alpha"] if rows else 1 - opt["confidence"]
+    lines.append(
+        f"\nHalf-width of the {level} t interval of the mean; seeds for a target half-width "
+        f"(`report.target_halfwidth`) and for {100 * opt['power']:g}% power of the paired t-test against a "
+        f"difference Δ (`report.target_difference`) at α = {alpha:.3g}"
+        + (" (α / number of comparisons, as the correction demands)" if opt["correction"] != "none" else "")
+        + ". Both treat the observed std as the true one: read them as \"about\". "
+        "sd of differences: the largest among the group's comparisons; √2·std where it has none."
+    )
+    if opt["target_halfwidth"] is None and opt["target_difference"] is None:
+        lines.append("Set `report.target_halfwidth` and/or `report.target_difference` "
+                     "(or `seedexp plan DIR --halfwidth H --difference D`) for the seeds they need.")
     return "\n".join(lines) + "\n"
 
 
+def _metric_table(summary: Mapping[str, Any], metric: str) -> list[str]:
+    level = _level(summary)
+    opt = summary["options"]
+    stats = [g["metrics"][metric] for g in summary["groups"]]
+    boot = any(s["boot_ci_low"] is not None for s in stats)
+    lower = not summary["higher_is_better"].get(metric, True)
+    geo = lower and any(s["gmean"] is not None for s in stats)
+    head = ["group", "n", "mean", f"{level} CI (t)", "std", f"median [{level} CI]", "min", "max"]
+    if boot:
+        head.insert(4, f"{level} CI (BCa bootstrap, n ≥ {opt['bootstrap_min_n']})")
+    if geo:
+        head.append(f"geometric mean [{level} CI, log scale]")
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if h in ("n", "mean", "std", "min", "max") else "---"
+                                                         for h in head) + "|"]
+    for g, s in zip(summary["groups"], stats):
+        n = f"{s['n']} ⚠" if s["n"] < 5 else str(s["n"])
+        lost = g["n_runs"] - s["n"]
+        if lost:
+            n += f" (of {g['n_runs']})"
+        cells = [g["group"], n, _fmt(s["mean"]), _interval(s["ci_low"], s["ci_high"]), _fmt(s["std"]),
+                 f"{_fmt(s['median'])} {_interval(s['median_ci_low'], s['median_ci_high'])}",
+                 _fmt(s["min"]), _fmt(s["max"])]
+        if boot:
+            cells.insert(4, _interval(s["boot_ci_low"], s["boot_ci_high"], s["boot_mc_se"]))
+        if geo:
+            cells.append(f"{_fmt(s['gmean'])} {_interval(s['gmean_ci_low'], s['gmean_ci_high'])}")
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
 def to_markdown(summary: Mapping[str, Any]) -> str:
-    """The table a person reads."""
-    conf = int(round(summary["bootstrap"]["confidence"] * 100))
+    """The summary a person reads: methods, n and warnings first, then the tables."""
+    level = _level(summary)
+    opt = summary["options"]
+    counts = ", ".join(f"{summary[f'n_{s}']} {s}" for s in ("ok", "failed", "crashed", "missing")
+                       if summary[f"n_{s}"] or s == "ok")
+    corrupt = summary.get("corrupt") or []
     out = [
         f"# seedexp summary: {summary.get('sweep_dir', '')}",
         "",
-        f"{summary['n_runs']} runs in {len(summary['groups'])} group(s): "
-        f"{summary['n_ok']} ok, {summary['n_failed']} failed"
-        + (f", {len(summary.get('corrupt', []))} unreadable record(s)" if summary.get("corrupt") else "") + ".",
+        f"{summary['n_runs']} {'planned ' if summary.get('planned') else ''}runs in {len(summary['groups'])} "
+        f"group(s): {counts}" + (f"; {len(corrupt)} unreadable file(s)" if corrupt else "") + ".",
+        "",
+        f"**Method:** mean with its {level} Student t interval; n = seeds with a finite value (⚠: n < 5, the "
+        "interval leans on normality; no interval at n < 2)"
+        + (f"; BCa bootstrap interval ({opt['n_resamples']} resamples) as a second column from n ≥ "
+           f"{opt['bootstrap_min_n']}" if any(g['metrics'][m]['boot_ci_low'] is not None for g in summary['groups']
+                                                 for m in summary['metrics']) else "")
+        + f"; medians with a distribution-free {level} interval (none when n is too small to reach it). "
+        f"Comparisons: {summary['methods']['test']}; {summary['methods']['correction']}.",
         "",
     ]
+    if summary["warnings"]:
+        out += ["**Warnings**", ""] + [f"- ⚠ {w}" for w in summary["warnings"]] + [""]
     for metric in summary["metrics"]:
-        out += [
-            f"## {metric}", "",
-            f"| group | n | failed | mean | std | {conf}% CI (bootstrap) | {conf}% CI (t) | median | IQM | min | max |",
-            "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|",
-        ]
-        for g in summary["groups"]:
-            s = g["metrics"][metric]
-            out.append(
-                f"| {g['group']} | {s['n']} | {s['n_failed']} | {_fmt(s['mean'])} | {_fmt(s['std'])} | "
-                f"[{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}] | [{_fmt(s['t_ci_low'])}, {_fmt(s['t_ci_high'])}] | "
-                f"{_fmt(s['median'])} | {_fmt(s['iqm'])} | {_fmt(s['min'])} | {_fmt(s['max'])} |"
-            )
-        out.append("")
+        primary = " — primary metric" if metric == summary["primary_metric"] else ""
+        out += [f"## {metric} ({_direction(summary, metric)}){primary}", "", *_metric_table(summary, metric), ""]
     if summary["comparisons"]:
-        out += ["## Paired comparisons (same seeds)", "", comparisons_table(summary)]
-    if summary["failures"]:
-        out += ["## Failed runs", ""]
-        out += [f"- seed {f['seed']} ({f['group']}): {f.get('type')}: {f.get('message')} — `{f.get('path')}`"
-                for f in summary["failures"]]
+        base = f", each against the baseline {summary['baseline']}" if summary["baseline"] else ""
+        out += [f"## Paired comparisons (same seeds{base})", "", comparisons_table(summary)]
+    out += ["## How many seeds", "", planning_table(summary)]
+    if summary["not_ok"]:
+        out += ["## Runs that are not ok", ""]
+        for f in summary["not_ok"]:
+            what = f"{f['type']}: {f.get('message')}" if f.get("type") else f.get("message", "")
+            where = f" — `{f['path']}`" if f.get("path") else ""
+            out.append(f"- seed {f['seed']} ({f['group']}): **{f['status']}** — {what}{where}")
         out.append("")
-    if summary.get("corrupt"):
-        out += ["## Unreadable records", ""] + [f"- {m}" for m in summary["corrupt"]] + [""]
+    lost = [f for f in summary["survivorship"] if f["lost"]]
+    if lost:
+        out += ["## Lost seeds per metric (survivorship)", "",
+                "| metric | group | lost / runs | Fisher p vs the rest (Holm) | flag |", "|---|---|---:|---:|---|"]
+        out += [f"| {f['metric']} | {f['group']} | {f['lost']}/{f['n_runs']} | {_fmt_p(f['p_adjusted'])} | "
+                f"{'⚠ rate differs' if f['flagged'] else ''} |" for f in lost]
+        out.append("")
+    if corrupt:
+        out += ["## Unreadable files", ""] + [f"- {m}" for m in corrupt] + [""]
+    v = summary["versions"]
+    out += ["## Provenance", "",
+            f"seedexp {v['seedexp']}, numpy {v['numpy']}, scipy {v['scipy']}, statsmodels {v['statsmodels']}, "
+            f"Python {v['python']}. Every method, in full: `summary.json` → `methods`.", ""]
     return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- plot
 
 
 def _short_labels(groups: list[str]) -> list[str]:
@@ -107,8 +270,16 @@ def _short_labels(groups: list[str]) -> list[str]:
     return [label.replace("experiment.", "").replace(",", "\n") for label in labels]
 
 
-def plot(summary: Mapping[str, Any], path: Path) -> None:
-    """Per-metric strip + box plot of every group, with the mean and its bootstrap CI."""
+def plot_caption(summary: Mapping[str, Any]) -> str:
+    """The figure's title: what the marks are, the method, the level and the n."""
+    ns = sorted({g["metrics"][m]["n"] for g in summary["groups"] for m in summary["metrics"]})
+    n = f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]}–{ns[-1]} (under each group)"
+    return (f"◆ mean with {_level(summary)} Student t CI, {n} seeds per group; box: quartiles; dots: seeds — "
+            f"{summary['n_ok']} of {summary['n_runs']} runs ok")
+
+
+def figure(summary: Mapping[str, Any]) -> Any:
+    """Per-metric strip + box plot of every group, with the mean and its t interval (a matplotlib Figure)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,16 +288,14 @@ def plot(summary: Mapping[str, Any], path: Path) -> None:
 
     metrics = summary["metrics"]
     groups = [g["group"] for g in summary["groups"]]
-    if not metrics:
-        return
-    fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.0, 1.2 * len(groups) + 2) * len(metrics) ** 0.5 + 2, 4.2),
-                             squeeze=False)
+    fig, axes = plt.subplots(1, max(1, len(metrics)), squeeze=False,
+                             figsize=(max(4.0, 1.2 * len(groups) + 2) * max(1, len(metrics)) ** 0.5 + 2, 4.4))
     jitter = np.random.Generator(np.random.PCG64(0))
-    labels = _short_labels(groups)
+    labels = _short_labels(groups) if groups else []
     for ax, metric in zip(axes[0], metrics):
         data = [[r["metrics"].get(metric) for r in summary["runs"] if r["group"] == g and r["status"] == "ok"]
                 for g in groups]
-        data = [[v for v in d if v is not None] for d in data]
+        data = [[v for v in d if v is not None and math.isfinite(v)] for d in data]
         ax.boxplot(data, positions=range(len(groups)), widths=0.5, showfliers=False)
         for i, (d, g) in enumerate(zip(data, summary["groups"])):
             ax.scatter(i + jitter.uniform(-0.15, 0.15, len(d)), d, s=10, alpha=0.6, zorder=3)
@@ -134,27 +303,107 @@ def plot(summary: Mapping[str, Any], path: Path) -> None:
             if s["mean"] is not None and s["ci_low"] is not None:
                 ax.errorbar(i + 0.32, s["mean"], yerr=[[s["mean"] - s["ci_low"]], [s["ci_high"] - s["mean"]]],
                             fmt="D", color="black", capsize=3, markersize=4, zorder=4)
-        ax.set_xticks(range(len(groups)), labels, fontsize=7, rotation=25, ha="right")
-        ax.set_title(metric, fontsize=9)
+            elif s["mean"] is not None:
+                ax.plot(i + 0.32, s["mean"], "D", color="black", markersize=4, zorder=4)
+        ax.set_xticks(range(len(groups)), [f"{lab}\nn={g['metrics'][metric]['n']}"
+                                           + (" ⚠" if g["metrics"][metric]["n"] < 5 else "")
+                                           for lab, g in zip(labels, summary["groups"])],
+                      fontsize=7, rotation=25, ha="right")
+        arrow = "↑" if summary["higher_is_better"].get(metric, True) else "↓"
+        ax.set_title(f"{metric} ({arrow} {_direction(summary, metric)})", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"{summary['n_ok']} runs ok, {summary['n_failed']} failed — box: quartiles, ◆: mean with "
-                 f"{int(round(summary['bootstrap']['confidence'] * 100))}% bootstrap CI", fontsize=9)
+    fig.suptitle(plot_caption(summary), fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def plot(summary: Mapping[str, Any], path: Path) -> None:
+    """Write :func:`figure` as a PNG whose metadata also names the method and n."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(summary)
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    fig.savefig(tmp, dpi=110, metadata={"Title": "seedexp summary", "Description": plot_caption(summary),
+                                        "Software": f"seedexp ({summary['schema']})"})
     plt.close(fig)
     os.replace(tmp, path)
 
 
-def write_summary(sweep_dir: Path, *, bootstrap_seed: int = 0, n_resamples: int = 2000,
-                  confidence: float = 0.95, png: bool = True) -> dict[str, Any]:
-    """Aggregate ``sweep_dir`` and write every summary file at its root."""
+# --------------------------------------------------------------------------- writing
+
+
+def check_destination(dest: Path) -> None:
+    """Refuse to write a summary where files that are not seedexp's would be overwritten.
+
+    ``summary.json`` must be absent or a seedexp summary (schema
+    ``seedexp.summary/...``); without it, none of the other outputs may exist
+    (they could be anyone's). The directory must be writable.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, and the way out (``--out DIR`` / ``out_dir=``, or ``--no-write``).
+    """
+    dest = Path(dest)
+    way_out = "write the summary elsewhere with --out DIR (out_dir=...), or print it with --no-write"
+    existing = dest / "summary.json"
+    if existing.exists():
+        try:
+            schema = json.loads(existing.read_text(encoding="utf-8")).get("schema")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            schema = None
+        if not (isinstance(schema, str) and schema.startswith(SUMMARY_PREFIX)):
+            raise ConfigError(f"{existing} exists and is not a seedexp summary (schema {schema!r}); "
+                              f"refusing to overwrite it: {way_out}")
+    else:
+        foreign = [name for name in OUTPUTS[1:] if (dest / name).exists()]
+        if foreign:
+            raise ConfigError(f"{dest} holds {', '.join(foreign)} but no seedexp summary.json, so they may not be "
+                              f"seedexp's; refusing to overwrite them: {way_out}")
+    if dest.exists() and not os.access(dest, os.W_OK):
+        raise ConfigError(f"{dest} is not writable; {way_out}")
+
+
+def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = True, **options: Any) -> dict[str, Any]:
+    """Aggregate ``sweep_dir`` and write every summary file at its root (or in ``out_dir``).
+
+    Parameters
+    ----------
+    sweep_dir : path
+        The sweep directory (``hydra.sweep.dir``).
+    out_dir : path, optional
+        Where to write the files; default ``sweep_dir``.
+    png : bool
+        Also draw ``summary.png``.
+    **options
+        The report options (the ``report:`` keys of the config), see
+        :func:`seedexp.aggregate.check_options`; checked before any work.
+
+    Returns
+    -------
+    dict
+        The summary (:func:`seedexp.aggregate.summarize`), with ``sweep_dir``,
+        ``corrupt`` and ``out_dir``.
+
+    Raises
+    ------
+    ConfigError
+        An option out of range, or a destination holding files that are not seedexp's.
+    RecordError
+        ``sweep_dir`` holds no seedexp record and no sweep plan.
+    """
+    opt = check_options(options)
     sweep_dir = Path(sweep_dir)
-    summary = aggregate(sweep_dir, bootstrap_seed=bootstrap_seed, n_resamples=n_resamples, confidence=confidence)
-    write_json_atomic(sweep_dir / "summary.json", summary)
-    write_text_atomic(sweep_dir / "summary.csv", to_csv(summary))
-    write_text_atomic(sweep_dir / "runs.csv", runs_csv(summary))
-    write_text_atomic(sweep_dir / "summary.md", to_markdown(summary))
+    dest = Path(out_dir) if out_dir is not None else sweep_dir
+    summary = aggregate(sweep_dir, **opt)  # reads only; refuses a directory that is not a seedexp sweep
+    check_destination(dest)
+    summary["out_dir"] = str(dest.absolute())
+    dest.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(dest / "summary.json", summary)  # first: it is what marks the others as ours
+    write_text_atomic(dest / "summary.csv", to_csv(summary))
+    write_text_atomic(dest / "runs.csv", runs_csv(summary))
+    write_text_atomic(dest / "summary.md", to_markdown(summary))
     if png:
-        plot(summary, sweep_dir / "summary.png")
+        plot(summary, dest / "summary.png")
     return summary
