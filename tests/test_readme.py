@@ -33,3 +33,43 @@ def test_the_two_fresh_machine_commands_are_what_ci_runs():
     assert len(commands) == 2
     assert "seed=range(0,30)" in commands[0]
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def blocks(section: str, lang: str) -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    body = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{lang}\n(.*?)```", body, flags=re.S)
+
+
+def _env():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHASHSEED", "HYDRA_FULL_ERROR")}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def test_own_hydra_app_route_runs_as_written(tmp_path):
+    (config,) = blocks("Your own Hydra app", "yaml")
+    (code,) = blocks("Your own Hydra app", "python")
+    (conf := tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "config.yaml").write_text(config)
+    (conf / "rf.yaml").write_text("name: rf\nn_estimators: 10\n")
+    (conf / "lr.yaml").write_text("name: lr\nC: 1.0\n")
+    (tmp_path / "train.py").write_text(code)
+    proc = subprocess.run([sys.executable, "train.py", "-m", "model=rf,lr", "seed=range(0,3)", "hydra.sweep.dir=sw"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600, env=_env())
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    summary = json.loads((tmp_path / "sw" / "summary.json").read_text())
+    assert summary["n_ok"] == 6 and len(summary["groups"]) == 2 and summary["comparisons"]
+
+
+def test_notebook_route_runs_as_written(tmp_path):
+    (code,) = blocks("In a notebook", "python")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env=_env())
+    assert proc.returncode == 0, proc.stderr
+    assert "model=rf" in proc.stdout and "paired comparison(s)" in proc.stdout
+    assert (tmp_path / "multirun" / "notebook_demo" / "summary.json").is_file()
