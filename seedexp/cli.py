@@ -7,9 +7,7 @@ the work is done by :mod:`seedexp.run` (through :mod:`seedexp.hydra`),
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -65,43 +63,6 @@ def _config_name(argv: Sequence[str]) -> str | None:
     return "seedexp_cli"
 
 
-_KNOWN = ("seed", "pin", "determinism", "resume", "report", "stop", "tracking", "experiment")
-
-
-def _hydra_error_line(exc: BaseException) -> str:
-    """One line, with the hint that matters, for the errors Hydra/OmegaConf raise while composing."""
-    text = str(exc)
-    missing = re.search(r"Could not find '([^']+)'", text)
-    if missing and "/" in missing.group(1):
-        group, _, name = missing.group(1).rpartition("/")
-        options = getattr(exc, "options", None) or []
-        avail = f"; available: {', '.join(options)}" if options else ""
-        return (f"unknown {group} {name!r}{avail}. Pick one of those, or add {group}/{name}.yaml "
-                f"to a directory passed with --config-dir")
-    override = re.search(r"Could not override '([^']+)'", text)
-    if override:
-        key = override.group(1)
-        close = difflib.get_close_matches(key.split(".")[0], _KNOWN, n=1) if "." not in key else []
-        hint = f" (did you mean '{close[0]}'?)" if close and close[0] != key else ""
-        return (f"'{key}' is not a setting of this config{hint}; `seedexp --cfg job` shows the settings "
-                "(add a new key with +KEY=VALUE only if your code reads it)")
-    ambiguous = re.search(r"Ambiguous value for argument '([^']+)'", text)
-    if ambiguous:
-        return (f"{ambiguous.group(1)} gives several values: add -m (--multirun) to run one job per value, "
-                "e.g. seedexp -m 'seed=range(0,30)'")
-    primary = re.search(r"Cannot find primary config '([^']+)'", text)
-    if primary:
-        return (f"no config named {primary.group(1)!r} in the config search path; check --config-name and "
-                "--config-dir (DIR/NAME.yaml)")
-    for err in (exc, exc.__cause__, exc.__context__):
-        mark = getattr(err, "problem_mark", None)
-        if mark is not None:  # a YAML syntax error: the file and line are what matter
-            problem = getattr(err, "problem", None) or getattr(err, "context", None) or "syntax error"
-            return f"YAML error in {mark.name}, line {mark.line + 1}, column {mark.column + 1}: {problem}"
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return "; ".join(lines[:2]) if lines else type(exc).__name__
-
-
 def _run_hydra(argv: Sequence[str]) -> int:
     """Run the Hydra app (one run, or a sweep with -m) and return its exit code."""
     from hydra import version
@@ -112,7 +73,7 @@ def _run_hydra(argv: Sequence[str]) -> int:
     from yaml import YAMLError
 
     from .errors import SeedexpError
-    from .hydra.task import cli_task
+    from .hydra.task import cli_task, error_line
     from .run import one_line
 
     full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
@@ -135,7 +96,7 @@ def _run_hydra(argv: Sequence[str]) -> int:
     except (SeedexpError, HydraException, OmegaConfBaseException, YAMLError) as exc:
         if full_error:
             raise
-        line = str(exc) if isinstance(exc, SeedexpError) else _hydra_error_line(exc)
+        line = str(exc) if isinstance(exc, SeedexpError) else error_line(exc)
         print(f"seedexp: error: {one_line(line, 1000)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
         return EXIT_USAGE
     finally:

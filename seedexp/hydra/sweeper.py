@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Sequence
 from ..errors import ConfigError, SeedexpError
 from ..record import RECORD_NAME, group_of, write_json_atomic
 from ..run import one_line
-from .task import wrap_task
+from .task import error_line, wrap_task
 
 __all__ = ["SweepDriver", "wrap_task", "SWEEP_SCHEMA", "SWEEP_FILE", "LOCK_FILE"]
 
@@ -165,7 +165,9 @@ class SweepDriver:
     def sweep(self, arguments: list[str], _basic_sweep: Callable[[list[str]], Any] | None = None) -> Any:
         """Plan, launch batch by batch, then write and print the summary; exit non-zero unless all runs are ok."""
         from hydra.core.override_parser.overrides_parser import OverridesParser
+        from hydra.errors import HydraException
         from omegaconf import OmegaConf
+        from omegaconf.errors import OmegaConfBaseException
 
         sw = self.sweeper
         sweep_dir = self._sweep_dir()
@@ -193,6 +195,10 @@ class SweepDriver:
                 errors.append("interrupted; records already written are kept - re-run the same command to resume")
             except SeedexpError as exc:
                 errors.append(str(exc))
+            except (HydraException, OmegaConfBaseException) as exc:  # a later job's overrides do not compose
+                if os.environ.get("HYDRA_FULL_ERROR") == "1" and os.environ.get("SEEDEXP_FULL_ERROR") != "0":
+                    stopped = exc
+                errors.append(error_line(exc))
             except Exception as exc:  # noqa: BLE001 - a launcher or worker died: the summary must still be written
                 if os.environ.get("HYDRA_FULL_ERROR") == "1":
                     stopped = exc
@@ -241,9 +247,11 @@ class SweepDriver:
                   f"the records are intact - run `seedexp report {sweep_dir} --out DIR` to write it elsewhere",
                   file=sys.stderr)
             return EXIT_USAGE
-        print_summary(summary, sweep_dir)
-        if errors:
+        if errors:  # what was asked cannot run: the runs before the error are summarized, not judged
+            print(f"partial summary ({summary.get('n_ok')} ok of {summary['n_runs']} planned run(s), written before "
+                  f"the error): {sweep_dir / 'summary.md'}")
             return EXIT_USAGE
+        print_summary(summary, sweep_dir)
         return EXIT_OK if all_ok(summary) else EXIT_RUNS
 
 
@@ -261,7 +269,7 @@ def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
     print(f"summary: {sweep_dir / 'summary.md'} (also summary.json, summary.csv, runs.csv, summary.png)")
     not_ok = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_missing"))
     if not_ok:
-        print(f"seedexp: {not_ok} of the planned runs did not finish ok (listed above); "
+        print(f"seedexp: {not_ok} of {summary.get('n_runs')} planned runs did not finish ok (listed above); "
               "re-run the same command to run only those", file=sys.stderr)
     for problem in summary.get("corrupt") or []:
         print(f"seedexp: warning: {problem}", file=sys.stderr)
