@@ -47,7 +47,9 @@ def test_wheel_in_a_fresh_venv_runs_from_an_unrelated_directory(tmp_path):
     venv = tmp_path / "venv"
     sh([sys.executable, "-m", "venv", venv], tmp_path)
     pip, py = venv / "bin" / "pip", venv / "bin" / "python"
-    sh([pip, "install", "-q", "--no-build-isolation", user_package(tmp_path)], tmp_path)
+    sh([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path / "user_dist",
+        user_package(tmp_path)], tmp_path)
+    sh([pip, "install", "-q", *(tmp_path / "user_dist").glob("*.whl")], tmp_path)
     sh([pip, "install", "-q", "-c", ROOT / ".ci" / "constraints.txt", wheel], tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
