@@ -15,12 +15,27 @@ default (``FactorAnalysis`` and ``Perceptron`` default to ``random_state=0``:
 left alone, every seed would give the same model). A seed this plan already
 handed out (by :func:`resampler` or :func:`kfold`) is kept quietly. A
 deprecated parameter (scikit-learn's ``"deprecated"`` sentinel) is left alone.
-Any other int or ``RandomState`` you set is KEPT, with a
+Any other int in [0, 2**32 - 1] or ``RandomState`` you set is KEPT, with a
 :class:`~seedexp.errors.SeedexpWarning` naming its path, unless
-``overwrite=True``. A NumPy ``Generator`` (which scikit-learn rejects) or any
-other type raises :class:`~seedexp.errors.SeedError` naming the path, unless
-``overwrite=True`` replaces it. A splitter with ``shuffle=False`` has no
-randomness (and scikit-learn rejects a ``random_state`` on it): it is left alone.
+``overwrite=True``. An int outside that range, a NumPy ``Generator`` (both of
+which scikit-learn rejects) or any other type raises
+:class:`~seedexp.errors.SeedError` naming the path, unless ``overwrite=True``
+replaces it. A splitter with ``shuffle=False`` has no randomness (and
+scikit-learn rejects a ``random_state`` on it): it is left alone.
+
+Where the randomness hides
+--------------------------
+* Estimators listed in a search's ``param_grid`` / ``param_distributions``
+  (``GridSearchCV(pipe, {"clf": [RandomForestClassifier(), ...]})``) are
+  injected too, at paths such as ``param_grid__clf__0__random_state``.
+* ``TargetEncoder`` (scikit-learn >= 1.9) shuffles the folds of
+  ``fit_transform`` with ``random_state=None`` while its own ``shuffle`` and
+  ``random_state`` parameters are deprecated: an int (or ``None``) ``cv`` is
+  replaced by :class:`SeededCV`, the same folds scikit-learn would build,
+  seeded at ``<path>cv__random_state``. Before 1.9 its ``random_state`` is
+  injected like any other.
+* Nothing is left drawing from NumPy's global state, so fits in joblib workers
+  (``n_jobs > 1``), whose global state no one resets, are reproducible bit for bit.
 
 The helpers :func:`train_test_split`, :func:`kfold` and :func:`resampler`
 are the seeded versions of the three sources the design names: data
@@ -36,9 +51,10 @@ from typing import Any, MutableMapping
 import numpy as np
 
 from .errors import InjectionError, SeedError, SeedexpWarning
-from .seeds import SeedPlan
+from .seeds import MAX_SEED, SeedPlan, check_seed
 
-__all__ = ["inject_random_state", "inject_config_objects", "train_test_split", "kfold", "resampler", "RESAMPLERS"]
+__all__ = ["inject_random_state", "inject_config_objects", "train_test_split", "kfold", "resampler", "RESAMPLERS",
+           "SeededCV"]
 
 _RS = "random_state"
 
@@ -75,8 +91,10 @@ def _decide(path: str, current: Any, overwrite: bool, default: Any = None, issue
             f"{path}={current!r}: scikit-learn rejects a numpy Generator as random_state; "
             "pass an int, or let seedexp set it with overwrite=True"
         )
-    if isinstance(current, numbers.Integral) and not isinstance(current, bool) and int(current) in issued:
-        return False  # a seed this plan already handed out (e.g. by resampler()): keep it quietly
+    if isinstance(current, numbers.Integral) and not isinstance(current, bool):
+        check_seed(current, path, upper=MAX_SEED)  # scikit-learn would reject it at fit time: say so now
+        if int(current) in issued:
+            return False  # a seed this plan already handed out (e.g. by resampler()): keep it quietly
     if isinstance(current, (numbers.Integral, np.random.RandomState)) and not isinstance(current, bool):
         warnings.warn(
             f"kept {path}={current!r} that you set; pass overwrite=True to derive it from the seed plan",
@@ -148,22 +166,105 @@ def inject_random_state(obj: Any, seeds: SeedPlan, stream: str = "model", *, ove
             f"{stream}: {type(obj).__name__} object {obj!r:.60} is not a scikit-learn estimator or CV splitter "
             "(no get_params/set_params, no split); pass the estimator itself"
         )
+    _inject(obj, plan, "", overwrite, issued)
+    return obj
+
+
+#: Parameters of search objects that may list estimators (or splitters) to try.
+_GRIDS = ("param_grid", "param_distributions")
+
+
+def _inject(obj: Any, plan: SeedPlan, prefix: str, overwrite: bool, issued: frozenset) -> None:
+    """Seed every ``random_state`` reachable from estimator ``obj``; paths start with ``prefix``."""
     params = obj.get_params(deep=True)
-    updates: dict[str, int] = {}
+    updates: dict[str, Any] = {}
     for path in sorted(params):
         value = params[path]
-        if path == _RS or path.endswith("__" + _RS):
-            owner = obj if path == _RS else params.get(path[: -len("__" + _RS)])
-            if _decide(path, value, overwrite, _default_random_state(owner), issued):
-                updates[path] = plan.seed(path)
+        name = path.rpartition("__")[2]
+        owner = obj if "__" not in path else params.get(path.rpartition("__")[0])
+        if name == _RS:
+            if _deprecated_random_state(owner):
+                cv_path = path[: -len(_RS)] + "cv"
+                if isinstance(params.get(cv_path, 0), (numbers.Integral, type(None))) and not isinstance(
+                        params.get(cv_path), bool):
+                    updates[cv_path] = SeededCV(params.get(cv_path) or 5, plan.seed(prefix + cv_path + "__" + _RS),
+                                                classifier=getattr(owner, "target_type", "auto") != "continuous")
+            elif _decide(prefix + path, value, overwrite, _default_random_state(owner), issued):
+                updates[path] = plan.seed(prefix + path)
         elif _is_splitter(value):
-            _inject_splitter(value, f"{path}__{_RS}", plan, overwrite, issued)
+            _inject_splitter(value, f"{prefix}{path}__{_RS}", plan, overwrite, issued)
+        elif name in _GRIDS:
+            _inject_grid(value, f"{prefix}{path}__", plan, overwrite, issued)
     for path, seed in updates.items():
         try:
             obj.set_params(**{path: seed})
         except (ValueError, TypeError) as exc:
-            raise SeedError(f"{path}={seed}: {type(obj).__name__} refused it ({exc})") from None
-    return obj
+            raise SeedError(f"{prefix}{path}={seed}: {type(obj).__name__} refused it ({exc})") from None
+
+
+def _inject_grid(grid: Any, prefix: str, plan: SeedPlan, overwrite: bool, issued: frozenset) -> None:
+    """The estimators and splitters listed in a ``param_grid`` (dict or list of dicts)."""
+    grids = [grid] if isinstance(grid, dict) else list(grid) if isinstance(grid, (list, tuple)) else []
+    for g, one in enumerate(grids):
+        if not isinstance(one, dict):
+            continue
+        at = prefix if isinstance(grid, dict) else f"{prefix}{g}__"
+        for key, candidates in sorted(one.items(), key=lambda kv: str(kv[0])):
+            if not isinstance(candidates, (list, tuple)):
+                continue  # a scipy distribution: values, not estimators
+            for i, candidate in enumerate(candidates):
+                if _is_splitter(candidate):
+                    _inject_splitter(candidate, f"{at}{key}__{i}__{_RS}", plan, overwrite, issued)
+                elif hasattr(candidate, "get_params") and hasattr(candidate, "set_params") \
+                        and not isinstance(candidate, type):
+                    _inject(candidate, plan, f"{at}{key}__{i}__", overwrite, issued)
+
+
+def _deprecated_random_state(owner: Any) -> bool:
+    """An estimator whose ``random_state`` is deprecated in favour of a seeded ``cv`` (TargetEncoder >= 1.9)."""
+    return getattr(owner, _RS, None) == "deprecated" and getattr(owner, "shuffle", None) == "deprecated" \
+        and "cv" in getattr(owner, "get_params", dict)()
+
+
+class SeededCV:
+    """The folds scikit-learn builds from an int ``cv``, shuffled and seeded.
+
+    ``check_cv(n_splits, y, classifier=classifier, shuffle=True, random_state=...)``:
+    a shuffled ``StratifiedKFold`` for a binary or multiclass target (when
+    ``classifier``), a shuffled ``KFold`` otherwise, decided from ``y`` at split
+    time, as ``TargetEncoder`` decides. What :func:`inject_random_state` gives a
+    ``TargetEncoder`` whose own ``shuffle`` / ``random_state`` are deprecated.
+
+    Parameters
+    ----------
+    n_splits : int
+        Number of folds.
+    random_state : int
+        The seed, in [0, 2**32 - 1].
+    classifier : bool
+        Stratify when the target is binary or multiclass.
+    """
+
+    shuffle = True
+
+    def __init__(self, n_splits: int = 5, random_state: int | None = None, classifier: bool = True) -> None:
+        self.n_splits = int(n_splits)
+        self.random_state = random_state
+        self.classifier = bool(classifier)
+
+    def _splitter(self, y: Any) -> Any:
+        from sklearn.model_selection import check_cv
+
+        return check_cv(self.n_splits, y, classifier=self.classifier, shuffle=True, random_state=self.random_state)
+
+    def split(self, X: Any, y: Any = None, groups: Any = None) -> Any:
+        return self._splitter(y).split(X, y, groups)
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        return self.n_splits
+
+    def __repr__(self) -> str:
+        return f"SeededCV(n_splits={self.n_splits}, random_state={self.random_state}, classifier={self.classifier})"
 
 
 def inject_config_objects(objects: MutableMapping[str, Any], seeds: SeedPlan) -> None:

@@ -21,24 +21,36 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
 from seedexp import InjectionError, SeedError, SeedexpWarning, SeedPlan
-from seedexp.sklearn import inject_random_state, kfold, resampler, train_test_split
+from seedexp.sklearn import SeededCV, inject_random_state, kfold, resampler, train_test_split
 
 from conftest import ROOT, TEST_CONF, TESTS, read_json, run_seedexp
 
 
 def probe(master, hash_seed, *extra):
+    """Start the probe in a fresh process; ``.result()`` waits and returns its JSON."""
     env = dict(os.environ, PYTHONHASHSEED=hash_seed, PYTHONPATH=os.pathsep.join([str(TESTS), str(ROOT)]))
-    out = subprocess.run([sys.executable, str(TESTS / "sklearn_probe.py"), str(master), *extra], env=env,
-                         capture_output=True, text=True, check=True, timeout=300).stdout
-    return json.loads(out)
+    proc = subprocess.Popen([sys.executable, str(TESTS / "sklearn_probe.py"), str(master), *extra], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    class Pending:
+        def result(self):
+            out, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err[-2000:]
+            return json.loads(out)
+
+    return Pending()
 
 
 @pytest.fixture(scope="module")
 def probes():
-    return {
-        "a": probe(0, "1"), "a_again": probe(0, "2"), "b": probe(1, "3"),
-        "fixed1": probe(0, "4", "--fixed-state", "1"), "fixed2": probe(0, "5", "--fixed-state", "2"),
+    # --advance: each process puts the global RNGs elsewhere before every fit; the probes run side by side
+    pending = {
+        "a": probe(0, "1", "--advance", "1"), "a_again": probe(0, "2", "--advance", "2"),
+        "b": probe(1, "3", "--advance", "3"),
+        "fixed1": probe(0, "4", "--fixed-state", "1", "--no-search"),
+        "fixed2": probe(0, "5", "--fixed-state", "2", "--no-search"),
     }
+    return {name: p.result() for name, p in pending.items()}
 
 
 # Left out of the sweep because they cannot be built with defaults (a required
@@ -54,10 +66,24 @@ def test_every_estimator_with_random_state_is_covered(probes):
     a = probes["a"]
     left_out = {k for k, v in a.items() if "hash" not in v}
     assert left_out == EXPECTED_LEFT_OUT, {k: a[k] for k in left_out ^ EXPECTED_LEFT_OUT if k in a}
-    fitted = [k for k, v in a.items() if "hash" in v]
+    fitted = [k for k, v in a.items() if "hash" in v and not k.startswith("search.")]
     assert len(fitted) >= 90 and any(k.startswith("imblearn.") for k in fitted)
     for name in fitted:
         assert a[name]["none_left"] == [], f"{name}: random_state left None at {a[name]['none_left']}"
+        assert a[name]["path_errors"] == {}, f"{name}: {a[name]['path_errors']}"
+    # every way of fitting is exercised, not only fit().transform()
+    paths = {p for name in fitted for p in a[name]["paths"]}
+    assert paths == {"fit", "fit_transform", "fit_predict", "fit_resample"}
+    assert "fit_transform" in a["TargetEncoder"]["paths"] and "fit_predict" in a["KMeans"]["paths"]
+
+
+def test_searches_listing_estimators_are_reproducible_with_joblib_workers(probes):
+    a, again, b = probes["a"], probes["a_again"], probes["b"]
+    for kind in ("grid", "randomized"):
+        two, one = f"search.{kind}.n_jobs=2", f"search.{kind}.n_jobs=1"
+        assert a[two]["hash"] == again[two]["hash"]  # other process, other global RNG states, same scores
+        assert a[two]["hash"] == a[one]["hash"]  # joblib workers change nothing
+        assert a[two]["hash"] != b[two]["hash"]  # the master seed controls them
 
 
 def test_two_processes_give_identical_outputs(probes):
@@ -68,7 +94,7 @@ def test_two_processes_give_identical_outputs(probes):
 
 def test_another_master_seed_changes_every_stochastic_estimator(probes):
     f1, f2, a, b = probes["fixed1"], probes["fixed2"], probes["a"], probes["b"]
-    stochastic = [k for k in a if "hash" in a[k] and f1[k]["hash"] != f2[k]["hash"]]
+    stochastic = [k for k in f1 if "hash" in f1[k] and f1[k]["hash"] != f2[k]["hash"]]
     assert len(stochastic) >= 40  # forests, boosting, SGD, KMeans, samplers, projections...
     unchanged = [k for k in stochastic if a[k]["hash"] == b[k]["hash"]]
     assert unchanged == [], f"the master seed does not control: {unchanged}"
@@ -194,3 +220,64 @@ def test_a_class_default_of_zero_counts_as_unset():
         assert est.random_state == SeedPlan(9).child("model").seed("random_state")
     nested = inject_random_state(BaggingClassifier(Perceptron()), SeedPlan(9))
     assert nested.estimator.random_state == SeedPlan(9).child("model").seed("estimator__random_state")
+
+
+def _global_states_elsewhere(k):
+    import random
+
+    random.seed(k)
+    np.random.seed(k)
+
+
+def test_target_encoder_is_seeded_through_its_cv():
+    from sklearn.preprocessing import TargetEncoder
+
+    rng = np.random.default_rng(0)
+    X, y = rng.integers(0, 5, (120, 2)), rng.integers(0, 2, 120)
+
+    def encoded(master, k):
+        enc = inject_random_state(TargetEncoder(), SeedPlan(master))
+        _global_states_elsewhere(k)
+        return enc.fit_transform(X, y), enc
+
+    a, enc = encoded(0, 1)
+    assert np.array_equal(a, encoded(0, 2)[0]) and not np.array_equal(a, encoded(1, 1)[0])
+    if enc.random_state == "deprecated":  # scikit-learn >= 1.9: a seeded splitter as cv
+        assert isinstance(enc.cv, SeededCV) and enc.cv.random_state == SeedPlan(0).child("model").seed("cv__random_state")
+        # the same folds as scikit-learn's own StratifiedKFold(shuffle=True) with that seed
+        own = StratifiedKFold(5, shuffle=True, random_state=enc.cv.random_state)
+        assert all(np.array_equal(p[1], q[1]) for p, q in zip(enc.cv.split(X, y), own.split(X, y)))
+        regression = inject_random_state(TargetEncoder(target_type="continuous"), SeedPlan(0))
+        assert regression.cv.classifier is False
+    else:
+        assert isinstance(enc.random_state, int)
+
+
+def test_estimators_listed_in_search_grids_are_injected():
+    from sklearn.ensemble import ExtraTreesClassifier
+    from sklearn.model_selection import RandomizedSearchCV
+
+    pipe = Pipeline([("smote", SMOTE()), ("clf", RandomForestClassifier())])
+    search = GridSearchCV(pipe, [{"clf": [RandomForestClassifier(), ExtraTreesClassifier()]},
+                                 {"clf": [BaggingClassifier(RandomForestClassifier())], "smote": [RandomUnderSampler()]}])
+    inject_random_state(search, SeedPlan(2))
+    first, second = search.param_grid
+    model = SeedPlan(2).child("model")
+    assert first["clf"][0].random_state == model.seed("param_grid__0__clf__0__random_state")
+    assert first["clf"][1].random_state == model.seed("param_grid__0__clf__1__random_state")
+    assert second["clf"][0].estimator.random_state == model.seed("param_grid__1__clf__0__estimator__random_state")
+    assert second["smote"][0].random_state == model.seed("param_grid__1__smote__0__random_state")
+    pipe = Pipeline([("smote", SMOTE()), ("clf", RandomForestClassifier())])
+    randomized = RandomizedSearchCV(pipe, {"clf": [ExtraTreesClassifier()], "clf__n_estimators": [5, 10]})
+    inject_random_state(randomized, SeedPlan(2))
+    assert randomized.param_distributions["clf"][0].random_state == \
+        model.seed("param_distributions__clf__0__random_state")
+    assert randomized.random_state == model.seed("random_state")
+
+
+@pytest.mark.parametrize("bad", [-1, 2**32])
+def test_out_of_range_seeds_you_set_are_rejected_with_their_path(bad):
+    with pytest.raises(SeedError, match=rf"rf__random_state={bad} cannot be used as a seed.*\[0, 4294967295\]"):
+        inject_random_state(Pipeline([("rf", RandomForestClassifier(random_state=bad))]), SeedPlan(0))
+    fixed = inject_random_state(RandomForestClassifier(random_state=bad), SeedPlan(0), overwrite=True)
+    assert fixed.random_state == SeedPlan(0).child("model").seed("random_state")
