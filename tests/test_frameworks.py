@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -9,22 +10,30 @@ import sys
 
 import pytest
 
-from seedexp.app import execute
+from seedexp.run import RunSpec, execute
 
 from conftest import ROOT, TESTS, read_json, run_seedexp
 
 torch = pytest.importorskip("torch")
 
-TORCH = {"_target_": "experiments.torch_digits.run", "epochs": 2, "hidden": 32, "dropout": 0.3, "device": "cpu"}
-KERAS = {"_target_": "experiments.keras_sequence.run", "epochs": 15, "dropout": 0.2, "batch_size": 3}
-PINS = {s: None for s in ("split", "cv", "resample", "init", "dropout", "shuffle", "gpu", "model")}
+TORCH = {"_target_": "seedexp.examples.torch_digits.run", "epochs": 2, "hidden": 32, "dropout": 0.3, "device": "cpu"}
+KERAS = {"_target_": "seedexp.examples.keras_sequence.run", "epochs": 15, "dropout": 0.2, "batch_size": 3}
+
+
+def _prepare(experiment):
+    module, _, name = experiment["_target_"].rpartition(".")
+    kwargs = {k: v for k, v in experiment.items() if k != "_target_"}
+
+    def prepare(plan):
+        fn = getattr(importlib.import_module(module), name)
+        return lambda: fn(plan, **kwargs)
+
+    return prepare
 
 
 def run_in_process(tmp_path, experiment, seed=1, strict=False, **pins):
-    cfg = {"seed": seed, "pin": {**PINS, **pins}, "determinism": {"strict": strict, "threads": None},
-           "experiment": dict(experiment)}
-    name = "_".join(f"{k}{v}" for k, v in sorted(pins.items())) or "free"
-    rec = execute(cfg, tmp_path / f"{experiment['_target_']}-{seed}-{strict}-{name}", ["x"], resume=False)
+    spec = RunSpec(seed=seed, pins=pins, strict=strict, experiment=experiment["_target_"])
+    rec = execute(spec, _prepare(experiment), None, resume=False, quiet=True)
     assert rec["status"] == "ok", rec.get("error")
     return rec
 
@@ -142,10 +151,11 @@ def test_dataloader_workers_are_seeded(tmp_path):
 
 LAZY = r"""
 import sys
-from seedexp.cli import main
-code = main(["experiment=imbalanced_clf", "experiment.n_estimators=5", "experiment.n_samples=300",
-             "hydra.run.dir=lazy"])
-print(code, "torch" in sys.modules, "tensorflow" in sys.modules, "keras" in sys.modules)
+from seedexp.run import RunSpec, execute
+from seedexp.examples import imbalanced_clf
+rec = execute(RunSpec(seed=0, experiment="imbalanced_clf"),
+              lambda plan: (lambda: imbalanced_clf.run(plan, n_estimators=5, n_samples=300)), None, quiet=True)
+print(rec["status"], "torch" in sys.modules, "tensorflow" in sys.modules, "keras" in sys.modules)
 """
 
 
@@ -153,7 +163,7 @@ def test_sklearn_run_imports_neither_torch_nor_tensorflow(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(ROOT)]), PYTHONHASHSEED="0")
     out = subprocess.run([sys.executable, "-c", LAZY], cwd=tmp_path, env=env, capture_output=True, text=True,
                          check=True, timeout=120).stdout.split()
-    assert out[-4:] == ["0", "False", "False", "False"]
+    assert out[-4:] == ["ok", "False", "False", "False"]
 
 
 @pytest.mark.slow
@@ -178,3 +188,14 @@ def test_gpu_strict_runs_are_bitwise_identical(tmp_path):
     b = run_in_process(tmp_path / "b", gpu, strict=True)
     assert a["fingerprints"] == b["fingerprints"]
     assert a["determinism"]["torch_device"] != "cpu" and a["determinism"]["cuda_version"]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_stream_drives_cuda_draws_whatever_init_scope_does(tmp_path):
+    gpu = {**TORCH, "device": "cuda"}
+    free = run_in_process(tmp_path, gpu, strict=True)["fingerprints"]
+    pinned = run_in_process(tmp_path, gpu, strict=True, gpu=7)["fingerprints"]
+    # weights are built on the CPU (init), dropout masks are drawn on the GPU (gpu)
+    assert pinned["init_weights"] == free["init_weights"] and pinned["first_batch"] == free["first_batch"]
+    assert pinned["trained_weights"] != free["trained_weights"]

@@ -1,20 +1,30 @@
-"""TensorFlow/Keras 3: ``init`` / ``dropout`` / ``shuffle`` streams, op determinism, threads.
+"""Keras 3: ``init`` / ``dropout`` streams for layers with or without ``seed=``, ``shuffle`` for ``fit``.
 
-Three Keras habits the adapter handles:
+Keras draws every weight and dropout mask from an explicit seed; a layer or
+initializer built without ``seed=`` asks Keras for a default seed, which Keras
+takes from Python's ``random`` (``keras.random.SeedGenerator``, initializers).
+During a run (or after :func:`seedexp.frameworks.seed_everything`) seedexp
+answers those requests from the streams instead, in the order they are made:
 
-* Keras wants Python ``int`` seeds (a NumPy int raises): every seed here is one.
-* A layer without ``seed=`` draws its seed from Python ``random``: the run
-  reseeds ``random`` from the ``python`` stream, and the helpers below give
-  every layer an explicit seed anyway.
-* An initializer instance seeded with an int returns the same values on
-  every call, so sharing one across layers gives them identical weights:
-  :func:`initializer` builds a fresh instance per layer, seeded from
-  ``init/<layer name>``.
+* the k-th initializer built without ``seed=`` gets ``init/keras/<k>``;
+* the k-th other unseeded seed (``Dropout``, ``GaussianNoise``, augmentation
+  layers, ``keras.random.*`` without ``seed=``) gets ``dropout/keras/<k>``;
+
+so a model written as the tutorials write it (``Dense(10)``, ``Dropout(0.2)``)
+follows ``init`` and ``dropout``, and drawing from ``random`` elsewhere in the
+experiment does not move its weights. Inside ``with init_scope(seeds,
+"member3"):`` the paths become ``init/member3/keras/<k>`` (and
+``dropout/member3/...``), and the helpers below name ``init/member3/<layer>``:
+every member of an ensemble is distinct and ``pin.init`` still fixes all of them.
 
 Data order: Keras shuffles ``fit``'s arrays with ``tf.random.shuffle``, which
-follows TensorFlow's global seed; :func:`before_fit` sets it from the
-``shuffle`` stream right before ``fit`` (dropout layers with ``seed=`` keep
-their own generators and do not follow it).
+follows TensorFlow's global seed; the run sets it from ``shuffle`` (see
+:mod:`seedexp.frameworks.tensorflow`) and :func:`before_fit` sets it again right
+before ``fit``, so the order does not depend on the random ops run before.
+
+Other habits handled here: Keras wants Python ``int`` seeds (a NumPy int
+raises), and an initializer instance seeded with an int returns the same values
+on every call, so :func:`initializer` builds a fresh instance per layer.
 
 Example
 -------
@@ -28,65 +38,183 @@ Example
 ...     keras.layers.Dropout(0.1, seed=sk.dropout_seed(seeds, "drop")),
 ...     keras.layers.Dense(1, kernel_initializer=sk.initializer(seeds, "out")),
 ... ])
+>>> with sk.init_scope(seeds, "member2"):  # unseeded layers: init/member2/keras/0, ...
+...     member = keras.Sequential([keras.Input((1,)), keras.layers.Dense(10), keras.layers.Dense(1)])
 >>> sk.before_fit(seeds)  # then model.fit(..., shuffle=True)
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import random
-from typing import Any, Mapping
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 from ..seeds import SeedPlan
 
+if TYPE_CHECKING:
+    from . import Run
 
-def apply_determinism(strict: bool, threads: int | None = None) -> dict[str, Any]:
-    """Enable (strict) or disable TF op determinism; set thread counts if asked."""
-    import tensorflow as tf
-    from tensorflow.python.framework import config as tf_config
-
-    if strict:
-        tf.config.experimental.enable_op_determinism()
-    else:
-        tf_config.disable_op_determinism()
-    done: dict[str, Any] = {"tf_op_determinism": bool(tf_config.is_op_determinism_enabled())}
-    if threads:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-            tf.config.threading.set_inter_op_parallelism_threads(int(threads))
-        except RuntimeError as exc:  # TF's runtime already started in this process
-            done["tf_threads_error"] = str(exc)
-    done["tf_intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
-    done["tf_inter_op_threads"] = tf.config.threading.get_inter_op_parallelism_threads()
-    return done
+#: Where Keras keeps the ``random`` module its default seeds come from.
+_SEED_MODULE = "keras.src.random.seed_generator"
+_INITIALIZERS = f"{os.sep}initializers{os.sep}"
 
 
-def seed_global(plan: SeedPlan, determinism: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Reset Keras/TF at the start of a run: global seeds from ``init``, switches."""
+@dataclass
+class _Scope:
+    seeds: SeedPlan
+    name: str | int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+#: ``init_scope`` blocks now open, innermost last.
+_SCOPES: list[_Scope] = []
+
+
+class _UnseededRouter:
+    """Stands in for ``random`` inside Keras' seed module: default seeds come from the streams.
+
+    Keras asks ``random.randint(1, 10**9)`` for the seed of an initializer or a
+    ``SeedGenerator`` built without ``seed=``. The caller tells which: an
+    initializer -> ``init``, anything else -> ``dropout``. Outside a run and outside
+    ``init_scope`` it answers as ``random`` would.
+    """
+
+    def __init__(self, original: Any, plan: SeedPlan | None, counts: dict[str, int]) -> None:
+        self._original = original
+        self._plan = plan
+        self.counts = counts  # stream -> how many unseeded draws (outside any scope)
+        self.total = {"init": 0, "dropout": 0}
+
+    def randint(self, a: int, b: int) -> int:
+        caller = sys._getframe(2).f_code.co_filename  # randint <- make_default_seed <- caller
+        stream = "init" if _INITIALIZERS in caller else "dropout"
+        if _SCOPES:
+            scope = _SCOPES[-1]
+            plan, counts = scope.seeds.child(stream).child(scope.name), scope.counts
+        elif self._plan is not None:
+            plan, counts = self._plan.child(stream), self.counts
+        else:
+            return self._original.randint(a, b)
+        k = counts.get(stream, 0)
+        counts[stream] = k + 1
+        self.total[stream] += 1
+        return a + plan.child("keras").seed(k) % (b - a + 1)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+def _install_router(plan: SeedPlan | None) -> tuple[_UnseededRouter, Any]:
+    """Route Keras' default seeds; return the router and the undo (raises if Keras has moved it)."""
+    module = sys.modules.get(_SEED_MODULE)
+    current = getattr(module, "python_random", None)
+    if current is None or not hasattr(current, "randint"):
+        raise LookupError(f"{_SEED_MODULE}.python_random not found in Keras {_keras_version()}")
+    original = current._original if isinstance(current, _UnseededRouter) else current
+    router = _UnseededRouter(original, plan, {})
+    module.python_random = router
+
+    def undo() -> None:
+        module.python_random = current
+
+    return router, undo
+
+
+def _keras_version() -> str:
+    return getattr(sys.modules.get("keras"), "__version__", "?")
+
+
+def begin(run: "Run", fresh: bool) -> dict[str, Any]:
+    """Clear the previous job's Keras state; route unseeded layers to ``init`` / ``dropout``."""
     import keras
 
-    determinism = dict(determinism or {})
-    keras.backend.clear_session()  # the previous job's models, name counters and graph state
-    done = apply_determinism(bool(determinism.get("strict", False)), determinism.get("threads"))
-    keras.utils.set_random_seed(plan.seed("init"))  # TF global seed + Keras' global SeedGenerator
-    random.seed(plan.seed("python"))  # set_random_seed also overwrote these: back to their streams
-    np.random.seed(plan.seed("numpy"))
-    return done
+    if not fresh:
+        keras.backend.clear_session()  # models, name counters, global SeedGenerator, set_random_seed's seed
+    try:
+        router, undo = _install_router(run.plan)
+    except LookupError as exc:
+        run.warnings.append(f"Keras layers built without seed= draw their seeds from Python's `random`: their "
+                            f"weights follow the `python` stream, not `init` ({exc}); give them seeds with "
+                            "seedexp.frameworks.keras.initializer / dropout_seed")
+    else:
+        run.on_end(undo)
+        run.state["keras_router"] = router
+    return {"keras_version": keras.__version__, "keras_backend": keras.backend.backend()}
+
+
+def end(run: "Run") -> dict[str, Any]:
+    """Report unseeded draws and a ``keras.utils.set_random_seed`` call made by the experiment."""
+    import keras
+
+    facts: dict[str, Any] = {"keras_version": keras.__version__, "keras_backend": keras.backend.backend()}
+    router = run.state.get("keras_router")
+    if router is not None:
+        facts["keras_unseeded_draws"] = dict(router.total)
+    fixed = keras.utils.get_random_seed() if hasattr(keras.utils, "get_random_seed") else None
+    if fixed is not None:
+        run.warnings.append(f"the experiment called keras.utils.set_random_seed({fixed}): it reseeded `random`, "
+                            "`np.random` and TensorFlow's global seed from that number, in place of the `python`, "
+                            "`numpy` and `shuffle` streams (layers without seed= still follow `init` / `dropout`)")
+    return facts
+
+
+@contextlib.contextmanager
+def init_scope(seeds: SeedPlan, name: str | int) -> Iterator[None]:
+    """Build one model of several (an ensemble member, a fold) inside this block.
+
+    Parameters
+    ----------
+    seeds : SeedPlan
+        The run's plan; see the "stream" entry of :mod:`seedexp.seeds`.
+    name : {str, int}
+        The model's name: layers built without ``seed=`` get ``init/<name>/keras/<k>``
+        and ``dropout/<name>/keras/<k>``; :func:`initializer` and
+        :func:`dropout_seed` called in the block give ``init/<name>/<layer>`` and
+        ``dropout/<name>/<layer>``. Pins reach them: ``pin.init`` fixes every
+        member's weights, each member still distinct. The same name gives the same
+        model.
+    """
+    if isinstance(name, bool) or not isinstance(name, (str, int)) or name == "":
+        raise TypeError(f"init_scope name={name!r}: give each model a str (or int) name, e.g. 'member1'")
+    undo = None
+    if not isinstance(getattr(sys.modules.get(_SEED_MODULE), "python_random", None), _UnseededRouter):
+        import keras  # noqa: F401 - the seed module must exist
+
+        _, undo = _install_router(None)  # no run: route the scope's draws only
+    _SCOPES.append(_Scope(seeds, name))
+    try:
+        yield
+    finally:
+        _SCOPES.pop()
+        if undo is not None:
+            undo()
+
+
+def _scoped(seeds: SeedPlan, stream: str) -> SeedPlan:
+    plan = seeds.child(stream)
+    return plan.child(_SCOPES[-1].name) if _SCOPES else plan
 
 
 def initializer(seeds: SeedPlan, name: str, kind: str = "glorot_uniform", **kwargs: Any) -> Any:
-    """A fresh Keras initializer for layer ``name``, seeded from ``init/<name>``."""
+    """A fresh Keras initializer for layer ``name``, seeded from ``init/<name>``.
+
+    Inside ``init_scope(seeds, scope)`` the seed comes from ``init/<scope>/<name>``.
+    """
     import keras
 
-    cls = type(keras.initializers.get(kind))
-    return cls(seed=int(seeds.child("init").seed(name)), **kwargs)
+    seed = int(_scoped(seeds, "init").seed(name))
+    # built from its config: ``initializers.get(kind)`` would first build an unseeded one
+    return keras.initializers.deserialize({"class_name": kind, "config": {**kwargs, "seed": seed}})
 
 
 def dropout_seed(seeds: SeedPlan, name: str) -> int:
-    """The ``seed=`` of dropout (or noise) layer ``name``, from ``dropout/<name>``."""
-    return int(seeds.child("dropout").seed(name))
+    """The ``seed=`` of dropout (or noise) layer ``name``, from ``dropout/<name>`` (``dropout/<scope>/<name>``)."""
+    return int(_scoped(seeds, "dropout").seed(name))
 
 
 def before_fit(seeds: SeedPlan, stream: str = "shuffle") -> None:
@@ -108,16 +236,3 @@ def weights_hash(model: Any) -> str:
         digest.update(f"{index}:{value.dtype}:{value.shape}".encode())
         digest.update(value.tobytes())
     return digest.hexdigest()
-
-
-def device_facts() -> dict[str, Any]:
-    """TF version, devices and op determinism, for the run record."""
-    import tensorflow as tf
-    from tensorflow.python.framework import config as tf_config
-
-    gpus = tf.config.list_physical_devices("GPU")
-    return {
-        "tensorflow_version": tf.__version__,
-        "tf_devices": [d.name for d in gpus] or ["cpu"],
-        "tf_op_determinism": bool(tf_config.is_op_determinism_enabled()),
-    }

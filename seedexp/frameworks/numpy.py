@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..seeds import SeedPlan
+if TYPE_CHECKING:
+    from . import Run
 
 
-def seed_global(plan: SeedPlan) -> dict[str, Any]:
+def _position() -> tuple[Any, ...]:
+    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    return kind, key.tobytes(), pos, has_gauss, gauss
+
+
+def begin(run: "Run", fresh: bool) -> dict[str, Any]:
     """Reseed NumPy's legacy global ``RandomState`` from the ``numpy`` stream.
 
     New code should take ``plan.generator(name)`` instead; this is for the code
-    that does not.
+    that does not (and for scikit-learn objects left with ``random_state=None``).
     """
-    np.random.seed(plan.seed("numpy"))
+    np.random.seed(run.use("numpy"))
+    run.state["numpy"] = _position()
     return {"numpy_global": True}
+
+
+def end(run: "Run") -> dict[str, Any]:
+    """Note whether the run drew from ``np.random`` (then ``numpy`` is one of its sources)."""
+    if _position() != run.state.get("numpy"):
+        run.global_draws.append("numpy")
+    return {}

@@ -5,19 +5,28 @@ from __future__ import annotations
 import os
 import random
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..seeds import SeedPlan
+if TYPE_CHECKING:
+    from . import Run
 
 #: The ``PYTHONHASHSEED`` every seedexp process runs experiments under. A
 #: constant, not derived from the master seed: one process runs many seeds.
 HASH_SEED = "0"
 
 
-def seed_global(plan: SeedPlan) -> dict[str, Any]:
+def begin(run: "Run", fresh: bool) -> dict[str, Any]:
     """Reseed ``random`` from the ``python`` stream; report the hashing state."""
-    random.seed(plan.seed("python"))
+    random.seed(run.use("python"))
+    run.state["pyrandom"] = random.getstate()
     return {"python_random": True, **hash_state()}
+
+
+def end(run: "Run") -> dict[str, Any]:
+    """Note whether the run drew from ``random`` (then ``python`` is one of its sources)."""
+    if random.getstate() != run.state.get("pyrandom"):
+        run.global_draws.append("python")
+    return {}
 
 
 def hash_state() -> dict[str, Any]:
