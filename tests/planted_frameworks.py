@@ -54,8 +54,8 @@ def torch_inside(seeds, epochs: int = 2, hidden: int = 16, scope: bool = False):
     }
 
 
-class _Augmented:
-    """A dataset whose items carry a torch draw (an augmentation)."""
+class Augmented:
+    """A dataset whose items carry an augmentation's draws: torch, ``random`` and ``np.random``."""
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -64,9 +64,10 @@ class _Augmented:
         return self.n
 
     def __getitem__(self, i):
+        import numpy as np
         import torch
 
-        return torch.tensor([float(i)]), torch.rand(())
+        return torch.tensor([float(i), torch.rand(()).item(), random.random(), np.random.rand()])
 
 
 def torch_data_apis(seeds, epochs: int = 2):

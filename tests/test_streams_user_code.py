@@ -217,6 +217,31 @@ def test_finish_run_removes_the_hook_and_restores_torch_defaults():
     assert finish_run(plan) == {"determinism": {}, "warnings": [], "global_draws": []}
 
 
+def test_augmentation_draws_the_same_without_workers_as_with_one():
+    import torch
+    from torch.utils.data import DataLoader
+
+    from planted_frameworks import Augmented
+    from seedexp import SeedPlan
+    from seedexp.frameworks import finish_run, seed_all
+    from seedexp.frameworks.torch import loader_kwargs
+
+    plan = SeedPlan(0)
+    seed_all(plan)
+    try:
+        def batches(workers):
+            loader = DataLoader(Augmented(6), batch_size=3, shuffle=True, num_workers=workers, **loader_kwargs(plan))
+            return [b.tolist() for _ in range(2) for b in loader]
+
+        before = torch.default_generator.get_state()
+        in_process = batches(0)
+        assert torch.equal(torch.default_generator.get_state(), before)  # training draws are not shifted by it
+        assert in_process == batches(1)
+        assert len({row[1] for batch in in_process for row in batch}) == 12  # fresh draws every item and epoch
+    finally:
+        finish_run(plan)
+
+
 # -- the command line: verify and a sweep -------------------------------------------------------------
 
 def test_verify_and_sweep_position_with_torch_imported_inside(tmp_path):
@@ -231,3 +256,17 @@ def test_verify_and_sweep_position_with_torch_imported_inside(tmp_path):
     late = [r for r in swept if r["seed"] == 5 and r["determinism"]["threads"] is None]
     assert len(swept) == 4 and len(late) == 1
     assert late[0]["fingerprints"] == alone["fingerprints"] and late[0]["metrics"] == alone["metrics"]
+
+
+def test_readme_deep_learning_example_runs_and_is_reproducible():
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    body = text.split("## Deep learning: PyTorch and Keras", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", body, flags=re.S)
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300,
+                           env={**env, "PYTHONHASHSEED": hs}).stdout for hs in ("1", "2")]
+    assert outs[0] == outs[1] and outs[0].startswith("[")
+    weights = outs[0].split("] [", 1)[1]
+    assert len(set(weights.strip().rstrip("]").split(", "))) == 3  # three distinct members

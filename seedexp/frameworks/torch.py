@@ -170,6 +170,66 @@ def _route_data_apis(run: "Run", torch) -> None:
             run.warnings.append(f"torch {owner}: cannot give it a seeded default generator ({exc}); without "
                                 "generator= it draws from torch's global generator (`init`/`dropout` streams)")
     run.state["torch_generators"] = generators
+    _fetch_as_a_worker(run)
+
+
+def _fetch_as_a_worker(run: "Run") -> None:
+    """``num_workers=0``: fetch items under the global states a single worker would have.
+
+    A worker seeds ``random`` and torch with the loader's base seed (drawn from
+    its generator, so from ``shuffle``), NumPy from torch's mix of it, then calls
+    ``worker_init_fn(0)``. Without workers, ``__getitem__`` would draw from the
+    process's global generators (``init``/``dropout``, ``python``, ``numpy``);
+    seedexp swaps the same worker states in around each fetch and back out, so an
+    augmentation draws the same values with ``num_workers=0`` as with one worker,
+    and training draws are not shifted by it.
+    """
+    try:
+        from torch.utils.data import dataloader
+        from torch.utils.data._utils.worker import _generate_state
+
+        cls = dataloader._SingleProcessDataLoaderIter
+        init, fetch = cls.__dict__["__init__"], cls.__dict__["_next_data"]
+    except (ImportError, AttributeError, KeyError) as exc:
+        run.warnings.append(f"torch DataLoader(num_workers=0): cannot fetch as a worker would ({exc}); "
+                            "__getitem__ draws from the global generators (`init`/`dropout`, `python`, `numpy`)")
+        return
+    torch = _torch()
+    generator = torch.default_generator
+
+    def __init__(self, loader, *args, **kwargs):  # noqa: N807 - replaces the method
+        init(self, loader, *args, **kwargs)
+        self._seedexp_worker_init = loader.worker_init_fn
+        self._seedexp_states = None
+
+    def _next_data(self):
+        outer = (generator.get_state(), random.getstate(), np.random.get_state(legacy=False))
+        states = getattr(self, "_seedexp_states", None)
+        try:
+            if states is None:
+                base = self._base_seed
+                random.seed(base)
+                generator.manual_seed(base)
+                np.random.seed(_generate_state(base, 0))
+                if getattr(self, "_seedexp_worker_init", None) is not None:
+                    self._seedexp_worker_init(0)
+            else:
+                generator.set_state(states[0])
+                random.setstate(states[1])
+                np.random.set_state(states[2])
+            return fetch(self)
+        finally:
+            self._seedexp_states = (generator.get_state(), random.getstate(), np.random.get_state(legacy=False))
+            generator.set_state(outer[0])
+            random.setstate(outer[1])
+            np.random.set_state(outer[2])
+
+    cls.__init__, cls._next_data = __init__, _next_data
+
+    def undo() -> None:
+        cls.__init__, cls._next_data = init, fetch
+
+    run.on_end(undo)
 
 
 def _set_default(func: Callable[..., Any], name: str, value: Any) -> Callable[[], None]:
