@@ -847,7 +847,8 @@ def summarize(records: Iterable[Mapping[str, Any]], *, planned: Sequence[Mapping
 
     Examples
     --------
-    >>> recs = [{"group": g, "seed": s, "status": "ok", "metrics": {"acc": 0.7 + 0.01 * s + (g == "b") * 0.02}}
+    >>> recs = [{"group": g, "seed": s, "status": "ok",
+    ...          "metrics": {"acc": 0.7 + 0.01 * s + (g == "b") * (0.02 + 0.003 * (s % 2))}}
     ...         for g in "ab" for s in range(5)]
     >>> s = summarize(recs)
     >>> s["groups"][0]["metrics"]["acc"]["n"], s["comparisons"][0]["better"]

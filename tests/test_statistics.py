@@ -241,3 +241,12 @@ def test_bootstrap_column_only_from_min_n_and_digits_follow_the_noise(tmp_path):
     md = to_markdown(write_summary(_write(tmp_path, {"a": 25}), png=False))
     assert "95% CI (BCa bootstrap, n ≥ 20)" in md
     assert _fmt_noisy(0.712345, 0.0004) == "0.712" and _fmt_noisy(0.712345, None) == "0.7123"
+
+
+@pytest.mark.parametrize("name", ["seedexp.aggregate", "seedexp.planning", "seedexp.variance"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

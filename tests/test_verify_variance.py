@@ -96,3 +96,14 @@ def test_variance_on_imbalanced_clf_gives_table_and_plot(tmp_path):
     assert result["table"]["test_f1"]["split"]["std"] > 0
     assert (tmp_path / "v/variance.png").is_file() and (tmp_path / "v/variance.csv").is_file()
     assert "share of total variance" in proc.stdout and "N=4 < 10: too few runs" in proc.stdout
+
+
+def test_variance_studies_the_global_streams_an_experiment_draws_from(tmp_path, monkeypatch):
+    from conftest import TESTS
+
+    from seedexp.variance import discover_streams
+
+    monkeypatch.setenv("PYTHONPATH", str(TESTS))
+    monkeypatch.chdir(tmp_path)
+    streams = discover_streams(["--config-dir", str(TEST_CONF), "experiment=hash_order"], tmp_path / "v", 0)
+    assert streams == ["numpy", "python", "split"]  # random.random() and np.random.rand(): both studied
