@@ -22,7 +22,7 @@ from .errors import ConfigError
 from .record import write_json_atomic, write_text_atomic
 
 __all__ = ["OUTPUTS", "to_csv", "runs_csv", "to_markdown", "comparisons_table", "planning_table", "figure",
-           "plot", "check_destination", "write_summary"]
+           "plot", "check_destination", "write_summary", "load_stopping", "stopping_section"]
 
 OUTPUTS = ("summary.json", "summary.csv", "runs.csv", "summary.md", "summary.png")
 SUMMARY_PREFIX = SUMMARY_SCHEMA.rsplit("/", 1)[0] + "/"
@@ -229,9 +229,14 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
     ]
     if summary["warnings"]:
         out += ["**Warnings**", ""] + [f"- ⚠ {w}" for w in summary["warnings"]] + [""]
+    out += stopping_section(summary)  # adaptive sweeps (seed=auto) only
     for metric in summary["metrics"]:
         primary = " — primary metric" if metric == summary["primary_metric"] else ""
         out += [f"## {metric} ({_direction(summary, metric)}){primary}", "", *_metric_table(summary, metric), ""]
+        if not summary["higher_is_better"].get(metric, True):
+            out += ["Losses and errors are often skewed across seeds: there the t interval of the mean covers less "
+                    "than its level (82-88% for lognormal data at n ≤ 30, BENCHMARKS.md); the median's interval and "
+                    "the geometric mean's log-scale interval hold it.", ""]
     if summary["comparisons"]:
         base = f", each against the baseline {summary['baseline']}" if summary["baseline"] else ""
         out += [f"## Paired comparisons (same seeds{base})", "", comparisons_table(summary)]
@@ -384,7 +389,8 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     -------
     dict
         The summary (:func:`seedexp.aggregate.summarize`), with ``sweep_dir``,
-        ``corrupt`` and ``out_dir``.
+        ``corrupt`` and ``out_dir``; for an adaptive sweep also ``stopping``
+        (:func:`load_stopping`).
 
     Raises
     ------
@@ -397,6 +403,11 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     sweep_dir = Path(sweep_dir)
     dest = Path(out_dir) if out_dir is not None else sweep_dir
     summary = aggregate(sweep_dir, **opt)  # reads only; refuses a directory that is not a seedexp sweep
+    stopping, problem = load_stopping(sweep_dir)
+    if stopping is not None:
+        summary["stopping"] = stopping
+    if problem:
+        summary["corrupt"].append(problem)
     check_destination(dest)
     summary["out_dir"] = str(dest.absolute())
     dest.mkdir(parents=True, exist_ok=True)
@@ -407,3 +418,67 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     if png:
         plot(summary, dest / "summary.png")
     return summary
+
+
+# --------------------------------------------------------------------------- adaptive stopping (seed=auto)
+
+#: The stopping decision an adaptive sweep (``seed=auto``) writes at its root, batch after batch.
+STOPPING_NAME = "stopping.json"
+STOPPING_PREFIX = "seedexp.stopping/"
+
+
+def load_stopping(sweep_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The latest stopping decision of an adaptive sweep (``<sweep_dir>/stopping.json``).
+
+    Returns ``(decision, None)``; ``(None, None)`` when the sweep is not adaptive
+    (no such file); ``(None, message)`` when the file is not a seedexp decision.
+    The decision is :meth:`seedexp.sequential.Decision.to_dict` with the metric
+    it watched (``metric``, ``metric_source``).
+    """
+    path = Path(sweep_dir) / STOPPING_NAME
+    if not path.is_file():
+        return None, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return None, f"{path} is not readable JSON ({type(exc).__name__}); the stopping decision is not shown"
+    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith(STOPPING_PREFIX) \
+            or not isinstance(data.get("groups"), list) or not isinstance(data.get("comparisons"), list):
+        return None, f"{path} is not a seedexp stopping decision; it is not shown"
+    return data, None
+
+
+def _bound(x: Any) -> str:
+    return "unbounded" if x is None else _fmt(x)
+
+
+def stopping_section(summary: Mapping[str, Any]) -> list[str]:
+    """The "Adaptive stopping" section of summary.md: why the sweep stopped, and its anytime-valid intervals."""
+    st = summary.get("stopping")
+    if not st:
+        return []
+    rule = st.get("rule") or {}
+    level = f"{100 * float(st.get('confidence', 0.95)):g}%"
+    if st.get("stop"):
+        head = f"**Stopped after {st.get('n_seeds')} seeds** ({st.get('cause')}): {st.get('reason')}."
+    else:
+        head = (f"**Not stopped:** the sweep ended before its rule did ({st.get('reason')}); re-run the same "
+                "command to go on.")
+    given = ", ".join(f"stop.{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in rule.items()
+                      if v is not None and k != "confidence")
+    out = ["## Adaptive stopping (seed=auto)", "", head, "",
+           f"Rule: {given}, on `{st.get('metric')}` ({st.get('metric_source')}). Method: {st.get('method')}: each "
+           f"interval below covers its true mean with probability ≥ {level} at whatever seed count the sweep "
+           "stopped, whatever made it stop. The t intervals and p-values of the other tables are fixed-n methods "
+           "and can cover less after a data-dependent stop: quote these.", "",
+           f"| group | n | mean | {level} anytime-valid interval | half-width |", "|---|---:|---:|---|---:|"]
+    out += [f"| {g.get('group')} | {g.get('n')} | {_fmt(g.get('mean'))} | [{_bound(g.get('low'))}, "
+            f"{_bound(g.get('high'))}] | {_bound(g.get('halfwidth'))} |" for g in st["groups"]]
+    if st["comparisons"]:
+        out += ["", "| group − baseline | pairs | mean difference [anytime-valid interval] | anytime p | verdict |",
+                "|---|---:|---|---:|---|"]
+        out += [f"| {c.get('group')} − {c.get('baseline')} | {c.get('n')} | {_fmt(c.get('mean_diff'))} "
+                f"[{_bound(c.get('low'))}, {_bound(c.get('high'))}] ({100 * float(c.get('confidence', 0)):g}%) | "
+                f"{_fmt_p(c.get('p_value'))} | {c.get('state')} |" for c in st["comparisons"]]
+    return out + [""]
+
