@@ -240,7 +240,8 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
     if summary["comparisons"]:
         base = f", each against the baseline {summary['baseline']}" if summary["baseline"] else ""
         out += [f"## Paired comparisons (same seeds{base})", "", comparisons_table(summary)]
-    out += ["## How many seeds", "", planning_table(summary)]
+    if summary["planning"]:
+        out += ["## How many seeds", "", planning_table(summary)]
     if summary["not_ok"]:
         out += ["## Runs that are not ok", ""]
         for f in summary["not_ok"]:
@@ -278,6 +279,8 @@ def _short_labels(groups: list[str]) -> list[str]:
 def plot_caption(summary: Mapping[str, Any]) -> str:
     """The figure's title: what the marks are, the method, the level and the n."""
     ns = sorted({g["metrics"][m]["n"] for g in summary["groups"] for m in summary["metrics"]})
+    if not ns:
+        return f"no metric to plot — {summary['n_ok']} of {summary['n_runs']} runs ok"
     n = f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]}–{ns[-1]} (under each group)"
     return (f"◆ mean with {_level(summary)} Student t CI, {n} seeds per group; box: quartiles; dots: seeds — "
             f"{summary['n_ok']} of {summary['n_runs']} runs ok")

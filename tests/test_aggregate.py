@@ -275,3 +275,10 @@ def test_nan_metrics_are_excluded_from_statistics():
     recs = [rec(["m=a"], 0, {"acc": 0.5}), rec(["m=a"], 1, {"acc": None}), rec(["m=a"], 2, {"acc": 0.7})]
     st = summarize(recs)["groups"][0]["metrics"]["acc"]
     assert st["n"] == 2 and math.isclose(st["mean"], 0.6)
+
+
+def test_a_sweep_where_nothing_ran_still_gets_a_summary_naming_every_run(tmp_path):
+    _plan(tmp_path, [{"group": "m=a", "seed": s, "overrides": ["m=a", f"seed={s}"]} for s in range(3)])
+    s = write_summary(tmp_path)
+    assert s["n_missing"] == 3 and s["metrics"] == [] and (tmp_path / "summary.png").is_file()
+    assert to_markdown(s).count("**missing**") == 3
