@@ -195,26 +195,38 @@ def test_seed_everything_seeds_frameworks_imported_after_it():
 
 # -- in-process: the hook and the patches go away ---------------------------------------------------
 
+FINISH = r"""
+import os, sys
+import torch
+from torch.utils.data import DataLoader, random_split
+from seedexp import SeedPlan
+from seedexp.frameworks import finish_run, seed_all
+from seedexp.frameworks._hook import PostImportHook
+
+own_threads = torch.get_num_threads()
+plan = SeedPlan(0)
+seed_all(plan, {"strict": True, "threads": 1})
+assert any(isinstance(f, PostImportHook) for f in sys.meta_path)
+assert DataLoader.__init__.__defaults__[-1] is not None and random_split.__defaults__[0] is not torch.default_generator
+assert torch.get_num_threads() == 1 and os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+random_split(list(range(10)), [5, 5])
+out = finish_run(plan)
+assert not any(isinstance(f, PostImportHook) for f in sys.meta_path)
+assert DataLoader.__init__.__defaults__[-1] is None and random_split.__defaults__[0] is torch.default_generator
+assert not torch.are_deterministic_algorithms_enabled() and "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+assert out["determinism"]["torch_threads"] == 1 and out["determinism"]["torch_deterministic_algorithms"] is True
+assert torch.get_num_threads() == own_threads
+assert "split/torch" in plan.used() and "shuffle/torch" not in plan.used()  # only what was drawn from
+assert finish_run(plan) == {"determinism": {}, "warnings": [], "global_draws": []}
+print("ok")
+"""
+
+
 def test_finish_run_removes_the_hook_and_restores_torch_defaults():
-    import torch
-    from torch.utils.data import DataLoader, random_split
-
-    from seedexp import SeedPlan
-    from seedexp.frameworks import finish_run, seed_all
-    from seedexp.frameworks._hook import PostImportHook
-
-    plan = SeedPlan(0)
-    seed_all(plan, {"strict": True, "threads": 1})
-    assert any(isinstance(f, PostImportHook) for f in sys.meta_path)
-    assert DataLoader.__init__.__defaults__[-1] is not None and random_split.__defaults__[0] is not torch.default_generator
-    random_split(list(range(10)), [5, 5])
-    out = finish_run(plan)
-    assert not any(isinstance(f, PostImportHook) for f in sys.meta_path)
-    assert DataLoader.__init__.__defaults__[-1] is None and random_split.__defaults__[0] is torch.default_generator
-    assert not torch.are_deterministic_algorithms_enabled() and "CUBLAS_WORKSPACE_CONFIG" not in os.environ
-    assert out["determinism"]["torch_threads"] == 1 and torch.get_num_threads() != 1 or os.cpu_count() == 1
-    assert "split/torch" in plan.used() and "shuffle/torch" not in plan.used()  # only what was drawn from
-    assert finish_run(plan) == {"determinism": {}, "warnings": [], "global_draws": []}
+    env = {k: v for k, v in os.environ.items() if k != "CUBLAS_WORKSPACE_CONFIG"}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run([sys.executable, "-c", FINISH], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
 
 
 def test_augmentation_draws_the_same_without_workers_as_with_one():

@@ -1,7 +1,9 @@
 """An MLP with dropout on scikit-learn's ``load_digits`` (8x8 images, 10 classes), in PyTorch.
 
-Streams: ``split`` (stratified train/test split), ``init`` (weights),
-``dropout`` (dropout masks), ``shuffle`` (mini-batch order), ``gpu`` (CUDA).
+Streams: ``split`` (stratified train/test split), ``init`` (weights, built on
+the CPU), ``dropout`` (dropout masks drawn on the CPU), ``shuffle`` (mini-batch
+order), ``gpu`` (everything drawn on a CUDA device: with ``device=cuda`` the
+dropout masks).
 Reports test accuracy and loss, and the SHA-256 of the trained weights as a
 fingerprint (``seedexp verify`` compares it bitwise).
 """
