@@ -142,3 +142,11 @@ def keras_ensemble(seeds, members: int = 3):
             model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4), keras.layers.Dense(1)])
         out[f"member{i}"] = weights_hash(model)
     return {"members": float(members), "fingerprints": out}
+
+
+def tf_data_pipeline(seeds):
+    """A ``tf.data`` pipeline shuffled without ``seed=``, built before any model."""
+    import tensorflow as tf
+
+    order = [int(x) for x in tf.data.Dataset.range(20).shuffle(20)]
+    return {"first": float(order[0]), "fingerprints": {"order": _digest(order)}}

@@ -125,6 +125,7 @@ def test_keras_without_seeds_follows_the_documented_streams():
         job("keras_tutorial", pins={"shuffle": 7}), job("keras_tutorial", pins={"python": 7}), job("keras_tutorial"),
         job("keras_ensemble", 1, pins={"init": 7}), job("keras_ensemble", 2, pins={"init": 7}),
         job("keras_ensemble", 1),
+        job("tf_data_pipeline"), job("tf_data_pipeline", pins={"init": 7}), job("tf_data_pipeline", pins={"shuffle": 7}),
         job("keras_tutorial", threads=1),
         timeout=600)
     free, init, dropout, shuffle, python, again = (r["fingerprints"] for r in runs[:6])
@@ -139,8 +140,11 @@ def test_keras_without_seeds_follows_the_documented_streams():
     assert rec["modules"] == ["keras", "tensorflow"]
     ens_a, ens_b, ens_free = (r["fingerprints"] for r in runs[6:9])
     assert len(set(ens_a.values())) == 3 and ens_a == ens_b and all(ens_free[m] != ens_a[m] for m in ens_a)
+    # a tf.data pipeline shuffled without seed= follows `shuffle`, not `init`
+    data, data_init, data_shuffle = (r["fingerprints"]["order"] for r in runs[9:12])
+    assert data == data_init and data != data_shuffle
     # TF started with its default thread counts: a later job cannot change them, and says so in one line
-    assert runs[9]["raised"].startswith("ConfigError: determinism.threads=1: TensorFlow already runs with")
+    assert runs[12]["raised"].startswith("ConfigError: determinism.threads=1: TensorFlow already runs with")
 
 
 # -- nothing leaks between jobs -------------------------------------------------------------------
