@@ -69,8 +69,16 @@ def config_hash(config: Mapping[str, Any]) -> str:
 
 
 def group_of(overrides: Iterable[str], seed_key: str = "seed") -> str:
-    """The configuration a run belongs to: its overrides minus the seed, sorted."""
-    kept = sorted(o for o in overrides if o.split("=", 1)[0].lstrip("+~") != seed_key)
+    """The configuration a run belongs to: its overrides minus the seed, sorted.
+
+    Settings that do not change a run are left out too: how a sweep stops
+    (``stop.*``) and how it is reported (``report.*``).
+    """
+    def counts(override: str) -> bool:
+        key = override.split("=", 1)[0].lstrip("+~")
+        return key != seed_key and key.split(".", 1)[0] not in ("stop", "report")
+
+    kept = sorted(o for o in overrides if counts(o))
     return ",".join(kept) if kept else "(defaults)"
 
 

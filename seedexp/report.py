@@ -475,6 +475,11 @@ def stopping_section(summary: Mapping[str, Any]) -> list[str]:
            "stopped, whatever made it stop. The t intervals and p-values of the other tables are fixed-n methods "
            "and can cover less after a data-dependent stop: quote these.", "",
            f"| group | n | mean | {level} anytime-valid interval | half-width |", "|---|---:|---:|---|---:|"]
+    n_seeds = int(st.get("n_seeds") or 0)
+    if any(r.get("seed", -1) >= n_seeds and r.get("status") != "missing" for r in summary.get("runs") or []):
+        out[-2:-2] = [f"⚠ This directory also holds runs of seeds ≥ {n_seeds}, which the rule did not look at (an "
+                      "earlier sweep's, or a batch this one did not finish): the other tables count them; the "
+                      f"intervals here are those of seeds 0-{n_seeds - 1}.", ""]
     out += [f"| {g.get('group')} | {g.get('n')} | {_fmt(g.get('mean'))} | [{_bound(g.get('low'))}, "
             f"{_bound(g.get('high'))}] | {_bound(g.get('halfwidth'))} |" for g in st["groups"]]
     if st["comparisons"]:

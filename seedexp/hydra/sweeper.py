@@ -10,10 +10,17 @@ Before launching it writes ``<sweep dir>/sweep.json`` (schema
 so the summary can say which planned run is ok, failed, crashed (its record is
 still the ``running`` marker) or missing. One sweep writes to a directory at a
 time: ``.seedexp.lock`` holds an ``flock`` that a killed sweep releases.
+
+``seed=auto`` makes the sweep adaptive (:class:`AdaptiveSweep`): seeds 0, 1,
+2, ... run in batches for every configuration, and after each batch
+:func:`seedexp.sequential.check` decides from the records whether the ``stop.*``
+target is met. ``sweep.json`` then lists the runs planned so far (it grows
+batch by batch), and ``stopping.json`` holds the latest decision.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -22,18 +29,23 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from ..errors import ConfigError, SeedexpError
-from ..record import RECORD_NAME, group_of, write_json_atomic
+from ..errors import ConfigError, RecordError, SeedexpError
+from ..record import RECORD_NAME, group_of, read_record, write_json_atomic
 from ..run import one_line
 from .task import error_line, wrap_task
 
-__all__ = ["SweepDriver", "wrap_task", "SWEEP_SCHEMA", "SWEEP_FILE", "LOCK_FILE"]
+__all__ = ["SweepDriver", "AdaptiveSweep", "wrap_task", "launcher_parallelism", "SWEEP_SCHEMA", "SWEEP_FILE",
+           "STOPPING_FILE", "LOCK_FILE"]
 
 SWEEP_SCHEMA = "seedexp.sweep/1"
 SWEEP_FILE = "sweep.json"
+#: The latest stopping decision of an adaptive sweep (``seed=auto``), at the sweep root.
+STOPPING_FILE = "stopping.json"
 LOCK_FILE = ".seedexp.lock"
+#: The value of ``seed`` that makes a sweep adaptive.
+AUTO_SEED = "auto"
 
 #: Exit codes of a sweep: every planned run ok / a planned run not ok / what was asked cannot run.
 EXIT_OK, EXIT_RUNS, EXIT_USAGE = 0, 1, 2
@@ -133,6 +145,7 @@ class _Progress(threading.Thread):
             while True:
                 stopping = self.stop_event.wait(0.5)
                 self._scan()
+                bar.total = self.total  # an adaptive sweep plans batch by batch
                 bar.n = len(self.status)
                 bar.set_postfix(failed=sum(1 for s, _ in self.status.values() if s == "failed"), refresh=False)
                 bar.refresh()
@@ -163,7 +176,10 @@ class SweepDriver:
         return dict(OmegaConf.to_container(options, resolve=True)) if options else {}
 
     def sweep(self, arguments: list[str], _basic_sweep: Callable[[list[str]], Any] | None = None) -> Any:
-        """Plan, launch batch by batch, then write and print the summary; exit non-zero unless all runs are ok."""
+        """Plan, launch batch by batch, then write and print the summary; exit non-zero unless all runs are ok.
+
+        With ``seed=auto`` among the overrides the batches are those of :class:`AdaptiveSweep`.
+        """
         from hydra.core.override_parser.overrides_parser import OverridesParser
         from hydra.errors import HydraException
         from omegaconf import OmegaConf
@@ -173,14 +189,26 @@ class SweepDriver:
         sweep_dir = self._sweep_dir()
         parser = OverridesParser.create(config_loader=sw.hydra_context.config_loader)
         overrides = parser.parse_overrides([*sw._parse_config(), *arguments])
-        sw.overrides = sw.split_arguments(overrides, sw.max_batch_size)
-        planned = planned_runs(sw.overrides)
-        check_run_dirs_inside(planned)
+        auto, overrides = split_auto_seed(overrides)
+        adaptive: AdaptiveSweep | None = None
+        if auto:
+            adaptive = AdaptiveSweep.from_config(sw, self.config, overrides, sweep_dir)  # checks stop.* now
+            planned = adaptive.planned
+            check_run_dirs_inside(planned_runs([adaptive.jobs(0, 1)]))
+        else:
+            check_stop_unused(self.config)
+            sw.overrides = sw.split_arguments(overrides, sw.max_batch_size)
+            planned = planned_runs(sw.overrides)
+            check_run_dirs_inside(planned)
         report_options = self._report_options()
         with sweep_lock(sweep_dir):
             clean_orphans(sweep_dir)
-            write_json_atomic(sweep_dir / SWEEP_FILE, {"schema": SWEEP_SCHEMA, "sweep_dir": str(sweep_dir),
-                                                       "planned": planned})
+            if adaptive is not None:
+                adaptive.write_plan()
+            else:
+                write_json_atomic(sweep_dir / SWEEP_FILE, {"schema": SWEEP_SCHEMA, "sweep_dir": str(sweep_dir),
+                                                           "planned": planned})
+                (sweep_dir / STOPPING_FILE).unlink(missing_ok=True)  # an earlier adaptive sweep's, now stale
             OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
             progress = _Progress(sweep_dir, len(planned)) if sys.stderr.isatty() else None
             if progress is not None:
@@ -189,7 +217,7 @@ class SweepDriver:
             stopped: BaseException | None = None
             returns: list[Any] = []
             try:
-                returns = self._launch_all(errors)
+                returns = adaptive.run(errors, progress) if adaptive is not None else self._launch_all(errors)
             except KeyboardInterrupt as exc:
                 stopped = exc
                 errors.append("interrupted; records already written are kept - re-run the same command to resume")
@@ -207,6 +235,8 @@ class SweepDriver:
                 if progress is not None:
                     progress.stop()
             code = self._finish(sweep_dir, report_options, errors)
+            if adaptive is not None:
+                print(adaptive.final_line())
         if stopped is not None:
             raise stopped
         if code != EXIT_OK:
@@ -273,3 +303,318 @@ def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
               "re-run the same command to run only those", file=sys.stderr)
     for problem in summary.get("corrupt") or []:
         print(f"seedexp: warning: {problem}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- seed=auto
+
+
+def split_auto_seed(overrides: list[Any]) -> tuple[bool, list[Any]]:
+    """Take a plain ``seed=auto`` out of the parsed overrides: ``(adaptive?, the other overrides)``."""
+    auto = [o for o in overrides if o.key_or_group == "seed" and not o.is_sweep_override()
+            and not o.is_delete() and o.value() == AUTO_SEED]
+    if not auto:
+        return False, overrides
+    rest = [o for o in overrides if all(o is not a for a in auto)]
+    other = next((o for o in rest if o.key_or_group == "seed"), None)
+    if other is not None:
+        raise ConfigError(f"seed=auto and {other.input_line or 'another seed'} both set the seeds; keep one: "
+                          "seed=auto picks seeds 0, 1, 2, ... until the stop.* target is met")
+    return True, rest
+
+
+def stop_block(config: Any) -> Any:
+    """The ``stop:`` block of the config as plain values ({} when the config has none)."""
+    from omegaconf import OmegaConf
+
+    block = config.get("stop")
+    if block is None:
+        return {}
+    return OmegaConf.to_container(block, resolve=True) if OmegaConf.is_config(block) else block
+
+
+def check_stop_unused(config: Any) -> None:
+    """``stop.*`` settings only act with ``seed=auto``: set without it, they are a slip (ConfigError)."""
+    from ..sequential import StopRule
+
+    block = stop_block(config)
+    defaults = {f.name: f.default for f in dataclasses.fields(StopRule)}
+    if not isinstance(block, Mapping):
+        changed = [f"stop={block!r}"]
+    else:
+        changed = [f"stop.{k}={v!r}" for k, v in block.items() if k not in defaults or v != defaults[k]]
+    if changed:
+        raise ConfigError(f"{changed[0]} has no effect without seed=auto: replace the seed list with 'seed=auto' "
+                          "to stop when the target is met, or drop the stop.* settings")
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def launcher_parallelism(config: Any, max_batch_size: int | None) -> int:
+    """How many jobs the sweep's launcher runs at once, read from its config.
+
+    joblib: ``hydra.launcher.n_jobs`` (negative counts back from the CPUs, as
+    joblib does: -1 is every CPU); SLURM (submitit): ``array_parallelism``; Ray
+    started on this machine: its CPUs / ``ray.remote.num_cpus``. Otherwise the
+    sweeper's ``max_batch_size`` if set, else 1: the basic launcher runs one job
+    after another (and a Ray cluster's size is not in the config: set
+    ``stop.batch`` there).
+    """
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    def get(key: str) -> Any:
+        try:
+            return OmegaConf.select(config, key, default=None)
+        except OmegaConfBaseException:  # an interpolation that does not resolve here
+            return None
+
+    n_jobs = _count(get("hydra.launcher.n_jobs"))
+    if n_jobs:
+        return n_jobs if n_jobs > 0 else max(1, _cpus() + 1 + n_jobs)
+    array = _count(get("hydra.launcher.array_parallelism"))
+    if array and array > 0:
+        return array
+    if get("hydra.launcher.ray") is not None and get("hydra.launcher.ray.init.address") is None:
+        cpus = _count(get("hydra.launcher.ray.init.num_cpus")) or _cpus()
+        per = get("hydra.launcher.ray.remote.num_cpus")
+        per = per if isinstance(per, (int, float)) and not isinstance(per, bool) and per > 0 else 1
+        return max(1, int(cpus // per))
+    return max_batch_size if max_batch_size and max_batch_size > 0 else 1
+
+
+def _chunks(batch: list[list[str]], size: int | None) -> Iterator[list[list[str]]]:
+    size = size if size and size > 0 else len(batch)
+    for i in range(0, len(batch), size):
+        yield batch[i:i + size]
+
+
+def _run_dir(job_return: Any) -> Path | None:
+    try:
+        return Path(str(job_return.hydra_cfg.hydra.runtime.output_dir))
+    except (AttributeError, TypeError):
+        return None
+
+
+class AdaptiveSweep:
+    """The batch loop of ``seed=auto``: seeds 0, 1, 2, ... of every group until the stop rule is met.
+
+    Each batch runs seeds ``done .. done + n - 1`` of every group (``n`` from
+    :func:`seedexp.sequential.next_batch`: ``stop.batch``, else as many seeds as
+    keep the launcher's parallel slots busy — :func:`launcher_parallelism` jobs
+    divided among the groups, at least 1). The batch's records are read from
+    their run dirs, and :func:`seedexp.sequential.check` decides on the primary
+    metric of seeds ``0 .. done + n - 1``. A failed run counts as a missing value.
+
+    The seeds are always a prefix of 0, 1, 2, ..., so the runs are those of the
+    fixed sweep ``seed=range(0, N)``: a re-run of the same command finds them
+    complete (the run core's resume), reaches the same decision at the same seed
+    count, and goes on from there if the first one was cut short.
+
+    Use :meth:`from_config` (it validates everything that can be checked before
+    a run); :meth:`run` launches.
+    """
+
+    def __init__(self, sweeper: Any, rule: Any, groups: list[list[str]], sweep_dir: Path, *, parallelism: int,
+                 primary_metric: str | None = None, directions: Mapping[str, bool] | None = None) -> None:
+        self.sweeper, self.rule, self.groups, self.sweep_dir = sweeper, rule, groups, sweep_dir
+        self.names = [group_of(g) for g in groups]
+        self.parallelism = parallelism
+        self.seeds_per_batch = max(1, parallelism // len(groups))
+        self.primary_metric = primary_metric  # report.primary_metric, if set
+        self.directions = dict(directions or {})  # report.higher_is_better, if set
+        self.metric: str | None = None
+        self.metric_source = ""
+        self.planned: list[dict[str, Any]] = []
+        self.done = 0
+        self.metrics: dict[tuple[str, int], dict[str, Any] | None] = {}  # (group, seed) -> metrics of an ok run
+        self.decision: Any = None
+        self.halted: str | None = None
+
+    @classmethod
+    def from_config(cls, sweeper: Any, config: Any, overrides: list[Any], sweep_dir: Path) -> "AdaptiveSweep":
+        """Check ``stop.*`` and the groups, before anything runs (one-line ConfigError)."""
+        from ..aggregate import _resolve_baseline
+        from ..sequential import StopRule, check
+
+        rule = StopRule.from_config(stop_block(config))  # also: no target at all -> one line
+        groups = [list(job) for batch in sweeper.split_arguments(overrides, None) for job in batch]
+        names = [group_of(g) for g in groups]
+        if len(set(names)) != len(names):
+            raise ConfigError("two configurations of this sweep differ only in stop.* or report.* settings; "
+                              "sweep those settings in separate sweeps")
+        if rule.decide and len(names) < 2:  # check's own message, before the baseline's
+            check(dataclasses.replace(rule, baseline=names[0]), {names[0]: []})
+        if rule.baseline is not None:
+            try:
+                rule = dataclasses.replace(rule, baseline=_resolve_baseline(rule.baseline, names))
+            except ConfigError as exc:
+                raise ConfigError(f"stop.{exc}") from None
+        check(rule, {name: [] for name in names})  # decide=true with a single group -> one line
+        report = config.get("report") or {}
+        primary = report.get("primary_metric") if isinstance(report, Mapping) else None
+        directions = report.get("higher_is_better") if isinstance(report, Mapping) else None
+        return cls(sweeper, rule, groups, sweep_dir,
+                   parallelism=launcher_parallelism(config, sweeper.max_batch_size),
+                   primary_metric=str(primary) if primary else None,
+                   directions=directions if isinstance(directions, Mapping) else None)
+
+    # -- plan and state on disk
+
+    def jobs(self, first: int, n: int) -> list[list[str]]:
+        """The jobs of seeds ``first .. first + n - 1``, seed by seed, every group for each seed."""
+        return [[*g, f"seed={k}"] for k in range(first, first + n) for g in self.groups]
+
+    def write_plan(self) -> None:
+        """``sweep.json``: every run planned so far (the summary counts those without a record as missing)."""
+        write_json_atomic(self.sweep_dir / SWEEP_FILE, {
+            "schema": SWEEP_SCHEMA, "sweep_dir": str(self.sweep_dir), "planned": self.planned,
+            "adaptive": {"stop": self.rule.to_dict(), "groups": self.names, "seeds_per_batch": self.seeds_per_batch,
+                         "seeds_done": self.done}})
+
+    def stopping(self) -> dict[str, Any] | None:
+        """What ``stopping.json`` holds: the latest decision, with the metric it watched."""
+        if self.decision is None:
+            return None
+        out = {"schema": "seedexp.stopping/1", **self.decision.to_dict(), "metric": self.metric,
+               "metric_source": self.metric_source, "seeds_per_batch": self.seeds_per_batch}
+        if self.halted:
+            out.update(stop=True, cause="failed_runs", reason=self.halted)
+        return out
+
+    # -- the loop
+
+    def run(self, errors: list[str], progress: _Progress | None = None) -> list[Any]:
+        """Launch batch after batch until the rule stops the sweep; errors that stop it go to ``errors``."""
+        from ..sequential import check, next_batch
+
+        sw = self.sweeper
+        print(f"seedexp: seed=auto: {self._target_text()}; seeds 0, 1, 2, ... of {len(self.groups)} "
+              f"configuration(s), {self.rule.batch or self.seeds_per_batch} seed(s) per batch after the first "
+              f"{self.rule.min_seeds}", flush=True)
+        returns: list[Any] = []
+        job_idx = 0
+        while True:
+            n = next_batch(self.rule, self.done, self.seeds_per_batch)
+            if n == 0:
+                break
+            batch = self.jobs(self.done, n)
+            self.planned.extend(planned_runs([batch]))
+            self.write_plan()
+            if progress is not None:
+                progress.total = len(self.planned)
+            for chunk in _chunks(batch, sw.max_batch_size):
+                if job_idx == 0:  # later batches differ from the first in the seed's value only
+                    sw.validate_batch_is_legal(chunk)
+                results = sw.launcher.launch(chunk, initial_job_idx=job_idx)
+                job_idx += len(chunk)
+                returns.append(results)
+                for r in results:
+                    value = r.return_value  # raises the job's own exception, if it raised
+                    if isinstance(value, dict) and "config_error" in value and value["config_error"] not in errors:
+                        errors.append(value["config_error"])
+                    self._read(r)
+            if errors:  # what was asked cannot run: stop after this batch
+                break
+            self.done += n
+            self._choose_metric()
+            self.decision = check(self.rule, self._series())
+            self._check_failures()
+            self.write_plan()
+            write_json_atomic(self.sweep_dir / STOPPING_FILE, self.stopping())
+            print(f"seedexp: seed=auto: {self.halted or self.decision.reason}", flush=True)
+            if self.decision.stop or self.halted:
+                break
+        return returns
+
+    def _read(self, job_return: Any) -> None:
+        """Remember the metrics of the job's record (None when it is not ok), by its group and seed."""
+        run_dir = _run_dir(job_return)
+        if run_dir is None:
+            return
+        try:
+            record = read_record(run_dir / RECORD_NAME)
+        except RecordError:
+            return  # no record, or a broken one: a missing value (the summary names it)
+        self.metrics[(record["group"], record["seed"])] = record["metrics"] if record["status"] == "ok" else None
+
+    def _choose_metric(self) -> None:
+        """The primary metric: stop.metric, else report.primary_metric, else the first name alphabetically."""
+        if self.metric is not None:
+            return
+        names = sorted({m for metrics in self.metrics.values() if metrics for m in metrics})
+        if not names:
+            return  # no run ok yet: decided after a later batch
+        for wanted, source in ((self.rule.metric, "stop.metric"), (self.primary_metric, "report.primary_metric")):
+            if wanted is not None:
+                if wanted not in names:
+                    raise ConfigError(f"{source}={wanted!r} is not a metric of these runs; they report: "
+                                      f"{', '.join(names)}")
+                self.metric, self.metric_source = wanted, source
+                break
+        else:
+            self.metric, self.metric_source = names[0], "the first metric alphabetically; set stop.metric to choose"
+        print(f"seedexp: seed=auto: the stop rule watches {self.metric} ({self.metric_source})", flush=True)
+        self._warn_direction()
+
+    def _warn_direction(self) -> None:
+        from ..aggregate import higher_is_better_default
+
+        if not self.rule.decide or self.metric is None:
+            return
+        report_says = self.directions.get(self.metric, higher_is_better_default(self.metric))
+        if report_says != self.rule.higher_is_better:
+            print(f"seedexp: warning: stop.higher_is_better={str(self.rule.higher_is_better).lower()} but the summary "
+                  f"takes {self.metric} as {'higher' if report_says else 'lower'} is better (report.higher_is_better, "
+                  "or its name); 'better' and 'worse' in the stop verdicts follow stop.higher_is_better: set it "
+                  "to match", file=sys.stderr)
+
+    def _series(self) -> dict[str, list[float | None]]:
+        def value(metrics: dict[str, Any] | None) -> float | None:
+            if not metrics or self.metric is None:
+                return None
+            v = metrics.get(self.metric)
+            return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+        return {name: [value(self.metrics.get((name, k))) for k in range(self.done)] for name in self.names}
+
+    def _check_failures(self) -> None:
+        """A configuration with no usable value after min_seeds seeds would run to max_seeds for nothing."""
+        if self.decision.stop or self.done < self.rule.min_seeds:
+            return
+        for g in self.decision.groups:
+            if g.n == 0:
+                what = self.metric or "metric"
+                self.halted = (f"no run of {g.group} gave a finite {what} in seeds 0-{self.done - 1}, so no number "
+                               f"of seeds can meet the target: fix the experiment (the summary lists the failures), "
+                               "then re-run the same command")
+                print(f"seedexp: error: {self.halted}", file=sys.stderr)
+                return
+
+    def _target_text(self) -> str:
+        rule, parts = self.rule, []
+        if rule.halfwidth is not None:
+            parts.append(f"every configuration's {rule.level_text} half-width <= {rule.halfwidth:g}")
+        if rule.decide:
+            parts.append(f"every comparison with {rule.baseline} decided")
+        return f"stop when {' or '.join(parts)}, at most {rule.max_seeds} seeds"
+
+    def final_line(self) -> str:
+        """The last line of the sweep: why it stopped (or that it did not), after how many seeds."""
+        if self.halted:
+            return f"seedexp: seed=auto stopped after {self.done} seeds: {self.halted}"
+        if self.decision is None:
+            return (f"seedexp: seed=auto: no decision after {self.done} seeds (the sweep ended before one); "
+                    "re-run the same command to go on")
+        if not self.decision.stop:
+            return (f"seedexp: seed=auto did not finish ({self.decision.reason}); re-run the same command to go on "
+                    f"from seed {self.done}")
+        return f"seedexp: seed=auto stopped: {self.decision.reason} (details: {self.sweep_dir / STOPPING_FILE})"

@@ -81,7 +81,7 @@ def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment
         group=group_of(overrides),
         overrides=list(overrides),
         config=dict(config),
-        config_hash=config_hash({k: v for k, v in config.items() if k != "resume"}),
+        config_hash=config_hash({k: v for k, v in config.items() if k not in ("resume", "stop", "report")}),
         code=code,
     )
     SeedPlan(spec.seed, pins=spec.pins)  # validate seed and pins now: one line naming the bad one

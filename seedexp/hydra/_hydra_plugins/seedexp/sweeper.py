@@ -14,6 +14,9 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 class SeedexpSweeper(BasicSweeper):
     """Plans the runs, launches them in batches, and writes the summary at the end.
 
+    With ``seed=auto`` it plans batch by batch, seeds 0, 1, 2, ..., until the
+    ``stop.*`` target is met (:class:`seedexp.hydra.sweeper.AdaptiveSweep`).
+
     Parameters are those of Hydra's basic sweeper (``max_batch_size``,
     ``params``). See :class:`seedexp.hydra.sweeper.SweepDriver`.
     """
