@@ -70,6 +70,25 @@ def _interval(low: Any, high: Any, noise: float | None = None) -> str:
     return f"[{_fmt_noisy(low, noise)}, {_fmt_noisy(high, noise)}]"
 
 
+def _labels(summary: Mapping[str, Any]) -> dict[str, str]:
+    """Group name -> the overrides that tell it apart (those every group shares are named once, above)."""
+    groups = [g["group"] for g in summary["groups"]]
+    if len(groups) < 2:
+        return {g: g for g in groups}
+    parts = [g.split(",") for g in groups]
+    common = set(parts[0]).intersection(*parts[1:])
+    return {g: ",".join(p for p in ps if p not in common) or g for g, ps in zip(groups, parts)}
+
+
+def _shared(summary: Mapping[str, Any]) -> str:
+    groups = [g["group"] for g in summary["groups"]]
+    if len(groups) < 2:
+        return ""
+    parts = [g.split(",") for g in groups]
+    common = set(parts[0]).intersection(*parts[1:])
+    return ",".join(p for p in parts[0] if p in common)
+
+
 def _direction(summary: Mapping[str, Any], metric: str) -> str:
     return "higher is better" if summary["higher_is_better"].get(metric, True) else "lower is better"
 
@@ -116,9 +135,10 @@ def comparisons_table(summary: Mapping[str, Any], metric: str | None = None) -> 
         f"| A better on (k/n) [{level} CI] | verdict |",
         "|---|---|---|---:|---|---|---:|---:|---|---|",
     ]
+    label = _labels(summary)
     for c in rows:
         if c["better"] is not None:
-            verdict = f"**{'A' if c['better'] == c['a'] else 'B'} better**"
+            verdict = f"**{label.get(c['better'], c['better'])} better**"
         elif c["pvalue"] is None:
             verdict = "no test (the differences do not vary)"
         else:
@@ -126,7 +146,7 @@ def comparisons_table(summary: Mapping[str, Any], metric: str | None = None) -> 
         wins = (f"{c['wins']}/{c['n_pairs']}" + (f" ({c['ties']} ties)" if c["ties"] else "")
                 + f" {_interval(c['win_rate_ci_low'], c['win_rate_ci_high'])}")
         lines.append(
-            f"| {c['metric']} | {c['a']} | {c['b']} | {c['n_pairs']} | {_fmt(c['mean_diff'])} "
+            f"| {c['metric']} | {label.get(c['a'], c['a'])} | {label.get(c['b'], c['b'])} | {c['n_pairs']} | {_fmt(c['mean_diff'])} "
             f"{_interval(c['ci_low'], c['ci_high'])} | {_fmt(c['d_z'], 3)} {_interval(c['d_z_ci_low'], c['d_z_ci_high'])} "
             f"| {_fmt_p(c['pvalue'], c['p_mc_se'])} | {_fmt_p(c['p_adjusted'], c['p_mc_se'])} | {wins} | {verdict} |"
         )
@@ -151,6 +171,7 @@ def planning_table(summary: Mapping[str, Any], metric: str | None = None) -> str
         f"seeds for {100 * opt['power']:g}% power |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
+    label = _labels(summary)
     for r in rows:
         hw = "–" if r["target_halfwidth"] is None else (
             f"{r['seeds_for_halfwidth'] or 'out of reach'} (±{_fmt(r['target_halfwidth'])})")
@@ -158,7 +179,7 @@ def planning_table(summary: Mapping[str, Any], metric: str | None = None) -> str
             f"{r['seeds_for_power'] or 'out of reach'} (Δ={_fmt(r['target_difference'])})")
         sd = "–" if r["sd_diff"] is None else _fmt(r["sd_diff"]) + ("" if r["sd_diff_basis"].startswith("paired")
                                                                    else " (√2·std)")
-        lines.append(f"| {r['metric']} | {r['group']} | {r['n']} | {_fmt(r['std'])} | "
+        lines.append(f"| {r['metric']} | {label.get(r['group'], r['group'])} | {r['n']} | {_fmt(r['std'])} | "
                      f"±{_fmt(r['halfwidth_now'])} | {hw} | {sd} | {pw} |")
     alpha = rows[0]["alpha"] if rows else 1 - opt["confidence"]
     lines.append(
@@ -194,7 +215,7 @@ def _metric_table(summary: Mapping[str, Any], metric: str) -> list[str]:
         lost = g["n_runs"] - s["n"]
         if lost:
             n += f" (of {g['n_runs']})"
-        cells = [g["group"], n, _fmt(s["mean"]), _interval(s["ci_low"], s["ci_high"]), _fmt(s["std"]),
+        cells = [_labels(summary)[g["group"]], n, _fmt(s["mean"]), _interval(s["ci_low"], s["ci_high"]), _fmt(s["std"]),
                  f"{_fmt(s['median'])} {_interval(s['median_ci_low'], s['median_ci_high'])}",
                  _fmt(s["min"]), _fmt(s["max"])]
         if boot:
@@ -216,7 +237,9 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
         f"# seedexp summary: {summary.get('sweep_dir', '')}",
         "",
         f"{summary['n_runs']} {'planned ' if summary.get('planned') else ''}runs in {len(summary['groups'])} "
-        f"group(s): {counts}" + (f"; {len(corrupt)} unreadable file(s)" if corrupt else "") + ".",
+        f"group(s): {counts}" + (f"; {len(corrupt)} unreadable file(s)" if corrupt else "") + "."
+        + (f" Every group has `{_shared(summary)}`; the tables name groups by what tells them apart."
+           if _shared(summary) else ""),
         "",
         f"**Method:** mean with its {level} Student t interval; n = seeds with a finite value (⚠: n < 5, the "
         "interval leans on normality; no interval at n < 2)"
@@ -282,8 +305,8 @@ def plot_caption(summary: Mapping[str, Any]) -> str:
     if not ns:
         return f"no metric to plot — {summary['n_ok']} of {summary['n_runs']} runs ok"
     n = f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]}–{ns[-1]} (under each group)"
-    return (f"◆ mean with {_level(summary)} Student t CI, {n} seeds per group; box: quartiles; dots: seeds — "
-            f"{summary['n_ok']} of {summary['n_runs']} runs ok")
+    return (f"◆ mean with {_level(summary)} Student t CI, {n} seeds per group; box: quartiles; dots: seeds; "
+            f"↑ higher / ↓ lower is better — {summary['n_ok']} of {summary['n_runs']} runs ok")
 
 
 def figure(summary: Mapping[str, Any]) -> Any:
@@ -317,8 +340,7 @@ def figure(summary: Mapping[str, Any]) -> Any:
                                            + (" ⚠" if g["metrics"][metric]["n"] < 5 else "")
                                            for lab, g in zip(labels, summary["groups"])],
                       fontsize=7, rotation=25, ha="right")
-        arrow = "↑" if summary["higher_is_better"].get(metric, True) else "↓"
-        ax.set_title(f"{metric} ({arrow} {_direction(summary, metric)})", fontsize=9)
+        ax.set_title(f"{metric} {'↑' if summary['higher_is_better'].get(metric, True) else '↓'}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(plot_caption(summary), fontsize=8)
     fig.tight_layout()
