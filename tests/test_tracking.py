@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import json
 import math
+import re
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from seedexp.tracking import check_config, send
 from seedexp.tracking._sweep import read_sweep, slug
 
 import tracking_experiments
+from conftest import ROOT
 from mlflow_server import free_port, running_mlflow_server
 from tracking_experiments import FAIL_ENV
 
@@ -321,3 +323,20 @@ def test_a_logdir_that_cannot_be_written_is_one_warning(tmp_path):
     warnings = send(sweep_dir, summary, {"backend": "tensorboard", "logdir": str(blocker / "tb")})
     assert len(warnings) == 1 and warnings[0].startswith("tracking: tensorboard: ")
     assert math.isfinite(json.loads((sweep_dir / "summary.json").read_text())["groups"][0]["metrics"]["acc"]["mean"])
+
+
+# --------------------------------------------------------------------------- README
+
+
+def readme_section() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split("## Results in MLflow and TensorBoard", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_shows_the_one_line_config_and_a_picture():
+    section = readme_section()
+    (command,) = re.findall(r"```bash\n(.*?)\n```", section, flags=re.S)
+    assert command.count("\n") == 0 and "tracking.backend=mlflow tracking.uri=http://" in command
+    (picture,) = re.findall(r"!\[[^\]]+\]\(([^)]+\.png)\)", section)
+    assert (ROOT / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (ROOT / picture).with_suffix(".py").is_file()  # the script that makes it

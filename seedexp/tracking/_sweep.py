@@ -194,7 +194,7 @@ def read_sweep(sweep_dir: Path, summary: Mapping[str, Any]) -> Sweep:
     ``options.confidence``, ``methods`` and ``baseline``; then every record
     a run's ``path`` points to (``<sweep_dir>/<path>/result.json``).
     """
-    sweep_dir = Path(summary.get("sweep_dir") or sweep_dir).absolute()
+    sweep_dir = Path(sweep_dir).resolve()  # where the records are now (summary["sweep_dir"] may be stale)
     sweep_id = hashlib.sha256(str(sweep_dir).encode("utf-8")).hexdigest()[:16]
     runs = [_load(sweep_dir, e) for e in summary.get("runs") or [] if isinstance(e, Mapping)]
     options = summary.get("options") or {}
