@@ -282,3 +282,18 @@ def test_a_sweep_where_nothing_ran_still_gets_a_summary_naming_every_run(tmp_pat
     s = write_summary(tmp_path)
     assert s["n_missing"] == 3 and s["metrics"] == [] and (tmp_path / "summary.png").is_file()
     assert to_markdown(s).count("**missing**") == 3
+
+
+def test_the_config_report_block_is_the_report_options_with_their_defaults():
+    from pathlib import Path
+
+    import yaml
+
+    import seedexp
+    from seedexp.aggregate import DEFAULTS, check_options
+
+    conf = yaml.safe_load((Path(seedexp.__file__).parent / "conf" / "seedexp.yaml").read_text())
+    assert conf["report"] == DEFAULTS
+    assert check_options(conf["report"], style="config") == DEFAULTS
+    with pytest.raises(ConfigError, match=r"report.confidence=2 is out of range"):
+        check_options({**conf["report"], "confidence": 2}, style="config")
