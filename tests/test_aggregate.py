@@ -297,3 +297,41 @@ def test_the_config_report_block_is_the_report_options_with_their_defaults():
     assert check_options(conf["report"], style="config") == DEFAULTS
     with pytest.raises(ConfigError, match=r"report.confidence=2 is out of range"):
         check_options({**conf["report"], "confidence": 2}, style="config")
+
+
+def test_report_command_errors_are_one_line_and_touch_nothing(tmp_path):
+    from conftest import run_seedexp
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "result.json").write_text('{"accuracy": 0.9}')
+    (foreign / "summary.json").write_text('{"mine": true}')
+    proc = run_seedexp(["report", str(foreign)], tmp_path)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1 and "no seedexp run record" in proc.stderr
+    assert (foreign / "summary.json").read_text() == '{"mine": true}'
+    sweep = _sweep(tmp_path / "sweep", [(["m=a"], {0: {"acc": 0.5}, 1: {"acc": 0.6}})])
+    for flag, value, accepted in (("--resamples", "1e9", "[100, 100000]"), ("--resamples", "0", "[100, 100000]"),
+                                  ("--confidence", "nan", "(0, 1)"), ("--confidence", "1.5", "(0, 1)")):
+        for sub in ("report", "compare", "plan"):
+            proc = run_seedexp([sub, str(sweep), flag, value, *(["--halfwidth", "0.01"] if sub == "plan" else [])],
+                               tmp_path)
+            assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+            assert f"{flag}='{value}'" in proc.stderr and accepted in proc.stderr
+    assert not (sweep / "summary.json").exists()
+
+
+def test_plan_and_compare_print_without_writing(tmp_path, capsys):
+    from seedexp._cli_report import main_compare, main_plan, main_report
+
+    rng = np.random.default_rng(4)
+    sweep = _sweep(tmp_path, [([f"m={m}"], {s: {"acc": float(rng.normal(0.7 + 0.05 * i, 0.02))} for s in range(6)})
+                              for i, m in enumerate("ab")])
+    assert main_plan([str(sweep), "--halfwidth", "0.01", "--difference", "acc=0.02"]) == 0
+    out = capsys.readouterr().out
+    assert "seeds for ±target" in out and "(±0.01)" in out and "(Δ=0.02)" in out
+    assert main_compare([str(sweep), "--metric", "acc", "--test", "permutation"]) == 0
+    assert "sign-flip permutation" in capsys.readouterr().out
+    assert main_report([str(sweep), "--no-write"]) == 0
+    assert "# seedexp summary" in capsys.readouterr().out and not (sweep / "summary.json").exists()
+    with pytest.raises(ConfigError, match="--halfwidth H"):
+        main_plan([str(sweep)])
