@@ -1,7 +1,7 @@
 """Fit every scikit-learn estimator (and imbalanced-learn sampler) that takes a
 random_state, after inject_random_state, and print a JSON hash of its outputs.
 
-    python tests/sklearn_probe.py MASTER_SEED [--fixed-state N] [--advance K] [--no-search]
+    python tests/sklearn_probe.py MASTER_SEED [--fixed-state N] [--advance K] [--no-search] [--fit-only]
 
 Each estimator is fitted along every path it offers (``fit`` then
 predict/transform, ``fit_transform``, ``fit_predict``, ``fit_resample``), each
@@ -105,7 +105,7 @@ def _fit_then_predict(est, X, target):
     raise RuntimeError("no output method")
 
 
-def outputs(est, X, y, y_reg, advance):
+def outputs(est, X, y, y_reg, advance, fit_only=False):
     """``{path: output array}`` for every way the estimator can be fitted; raises if ``fit`` fails."""
     from sklearn.base import clone, is_classifier, is_regressor
 
@@ -119,7 +119,7 @@ def outputs(est, X, y, y_reg, advance):
     out, errors = {}, {}
     _advance_globals(advance, "fit")
     out["fit"] = _fit_then_predict(clone(est), X, target)
-    for path in ("fit_transform", "fit_predict"):
+    for path in () if fit_only else ("fit_transform", "fit_predict"):
         if hasattr(est, path):
             _advance_globals(advance, path)
             try:
@@ -178,6 +178,7 @@ def main(argv):
     parser.add_argument("--fixed-state", type=int)
     parser.add_argument("--advance", type=int, default=0)
     parser.add_argument("--no-search", action="store_true", help="skip the n_jobs=2 searches")
+    parser.add_argument("--fit-only", action="store_true", help="only the fit path (faster)")
     args = parser.parse_args(argv)
     X, y, y_reg = _data()
     result = {}
@@ -194,7 +195,7 @@ def main(argv):
             est.set_params(random_state=args.fixed_state)
         inject_random_state(est, SeedPlan(args.master))
         try:
-            out, errors = outputs(est, X, y, y_reg, args.advance)
+            out, errors = outputs(est, X, y, y_reg, args.advance, args.fit_only)
         except Exception as exc:
             result[name] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
             continue

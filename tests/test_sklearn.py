@@ -47,8 +47,8 @@ def probes():
     pending = {
         "a": probe(0, "1", "--advance", "1"), "a_again": probe(0, "2", "--advance", "2"),
         "b": probe(1, "3", "--advance", "3"),
-        "fixed1": probe(0, "4", "--fixed-state", "1", "--no-search"),
-        "fixed2": probe(0, "5", "--fixed-state", "2", "--no-search"),
+        "fixed1": probe(0, "4", "--fixed-state", "1", "--no-search", "--fit-only"),
+        "fixed2": probe(0, "5", "--fixed-state", "2", "--no-search", "--fit-only"),
     }
     return {name: p.result() for name, p in pending.items()}
 
