@@ -85,9 +85,14 @@ class Run:
 
     def end(self) -> dict[str, Any]:
         facts: dict[str, Any] = {}
-        for name in reversed(self.begun):
-            facts.update(_adapter(name).end(self))
-        self.close()
+        try:
+            for name in reversed(self.begun):
+                try:
+                    facts.update(_adapter(name).end(self))
+                except Exception as exc:  # noqa: BLE001 - the run is over: report, never lose its record
+                    self.warnings.append(f"could not read what {name} had in force: {type(exc).__name__}: {exc}")
+        finally:
+            self.close()
         return facts
 
     def close(self) -> None:
