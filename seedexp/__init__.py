@@ -50,7 +50,7 @@ _LAZY = {
     "summarize": ("seedexp.api", "summarize"),
     "Summary": ("seedexp.api", "Summary"),
     "main": ("seedexp.hydra", "main"),
-    "current_seeds": ("seedexp.run", "current_seeds"),
+    "current_seeds": ("seedexp.core", "current_seeds"),
 }
 
 

@@ -6,7 +6,7 @@ returning ``{metric: number}`` (the same contract as the ``seedexp`` command's
 experiments); ``seeds`` is the run's :class:`~seedexp.SeedPlan`.
 
 Records are written by the same core as the command line
-(:func:`seedexp.run.execute`), so a sweep made here can be reported with
+(:func:`seedexp.core.execute`), so a sweep made here can be reported with
 ``seedexp report DIR``, resumes like one, and is bitwise equal whether it ran
 in this process or in worker processes.
 """
@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import ConfigError, RecordError
 from .record import RECORD_NAME, config_hash, group_of, write_json_atomic
-from .run import RunSpec, code_identity, execute
+from .core import RunSpec, code_identity, execute
 
 __all__ = ["run", "sweep", "summarize", "Summary"]
 

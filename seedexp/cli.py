@@ -1,16 +1,17 @@
 """``seedexp``: the command line. The only module (with ``_cli_*``) that prints for the subcommands.
 
 Argument handling, exit codes and the re-exec under ``PYTHONHASHSEED=0``;
-the work is done by :mod:`seedexp.run` (through :mod:`seedexp.hydra`),
+the work is done by :mod:`seedexp.core` (through :mod:`seedexp.hydra`),
 :mod:`seedexp.report`, :mod:`seedexp.verify` and :mod:`seedexp.variance`.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 USAGE = """\
 usage: seedexp [-m] [OVERRIDE ...]          run an experiment, or a sweep with -m
@@ -63,6 +64,63 @@ def _config_name(argv: Sequence[str]) -> str | None:
     return "seedexp_cli"
 
 
+#: Settings whose empty value would make Hydra write into the current directory.
+_DIR_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+
+
+def _check_argv(argv: Sequence[str]) -> None:
+    """Slips Hydra would misread: an empty run/sweep dir (it writes into the cwd)."""
+    from .errors import ConfigError
+
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key.lstrip("+~") in _DIR_KEYS and not value.strip().strip("'\"").strip():
+            raise ConfigError(f"{key.lstrip('+~')} is empty, so the {'sweep' if 'sweep' in key else 'run'} would be "
+                              f"written into the current directory; give it a directory, e.g. {key.lstrip('+~')}="
+                              f"{'multirun/my_study' if 'sweep' in key else 'outputs/my_run'}")
+
+
+def _override_hint(exc: BaseException) -> str | None:
+    """A word that is not KEY=VALUE: a subcommand out of place, or a misspelt one."""
+    import difflib
+    import re
+
+    found = re.search(r"Error parsing override '([^']*)'", str(exc))
+    if not found or "missing EQUAL" not in str(exc):
+        return None
+    word = found.group(1)
+    if word in SUBCOMMANDS:
+        return (f"'{word}' is a subcommand: it must come first, before any option or override, "
+                f"e.g. seedexp {word} ...")
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1)
+    hint = f"did you mean the subcommand '{close[0]}'? (it comes first: seedexp {close[0]} ...)" if close else \
+        "overrides are KEY=VALUE, e.g. seed=3 or experiment=imbalanced_clf"
+    return f"'{word}' is neither an override nor a subcommand; {hint}"
+
+
+def _io_line(exc: OSError, what_to_do: str, where: str | None = None) -> str:
+    """One line for an I/O error: the path (the file, else ``where``), what failed, and what to do."""
+    path = exc.filename or where
+    return f"{exc.strerror or exc}{f': {path}' if path else ''}; {what_to_do}"
+
+
+def _hydra_dir(argv: Sequence[str]) -> str | None:
+    """The directory Hydra was writing: the job's output dir, else the run or sweep dir given in ``argv``."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    cfg = HydraConfig.instance().cfg
+    value = OmegaConf.select(cfg, "hydra.runtime.output_dir", default=None) if cfg is not None else None
+    if value:
+        return str(value)
+    multirun = any(a in ("-m", "--multirun") for a in argv)
+    for arg in argv:
+        key, _, value = arg.partition("=")
+        if key.lstrip("+") == ("hydra.sweep.dir" if multirun else "hydra.run.dir") and value:
+            return f"{Path(value).absolute()}"
+    return None
+
+
 def _run_hydra(argv: Sequence[str]) -> int:
     """Run the Hydra app (one run, or a sweep with -m) and return its exit code."""
     from hydra import version
@@ -74,7 +132,7 @@ def _run_hydra(argv: Sequence[str]) -> int:
 
     from .errors import SeedexpError
     from .hydra.task import cli_task, error_line
-    from .run import one_line
+    from .core import one_line
 
     full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
     version.setbase(None)  # Hydra 1.3 defaults (no chdir), as @hydra.main(version_base=None)
@@ -84,6 +142,7 @@ def _run_hydra(argv: Sequence[str]) -> int:
     os.environ["SEEDEXP_FULL_ERROR"] = "1" if full_error else "0"  # the user's choice, for the jobs
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra raise: the error becomes one line below
     try:
+        _check_argv(argv)
         hydra_run(args=args, args_parser=parser, task_function=cli_task, config_path=None,
                   config_name=_config_name(argv))
         return 0
@@ -96,8 +155,15 @@ def _run_hydra(argv: Sequence[str]) -> int:
     except (SeedexpError, HydraException, OmegaConfBaseException, YAMLError) as exc:
         if full_error:
             raise
-        line = str(exc) if isinstance(exc, SeedexpError) else error_line(exc)
+        line = str(exc) if isinstance(exc, SeedexpError) else (_override_hint(exc) or error_line(exc))
         print(f"seedexp: error: {one_line(line, 1000)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # Hydra's own files (.hydra/*.yaml) or the sweep's, on a full or read-only disk
+        if full_error:
+            raise
+        line = _io_line(exc, "free space on that disk or choose a writable hydra.run.dir / hydra.sweep.dir, then "
+                             "re-run the same command: records already written are kept", _hydra_dir(argv))
+        print(f"seedexp: error: {one_line(line, 1000)}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         for key, value in saved.items():
@@ -108,11 +174,9 @@ def _run_hydra(argv: Sequence[str]) -> int:
 
 
 def _verify(argv: Sequence[str]) -> int:
-    import argparse
-
     from .verify import likely_causes, verify
 
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="seedexp verify", usage="seedexp verify [--runs N] [--keep] [OVERRIDE ...]",
         description="Run one configuration N times, each in a fresh process with another starting "
                     "PYTHONHASHSEED, and compare every metric and fingerprint bit for bit. Exit 0 if identical.")
@@ -139,6 +203,15 @@ def _verify(argv: Sequence[str]) -> int:
         print(f"  - {cause}")
     print(f"runs kept in {result.root}")
     return 1
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one-line ConfigErrors (printed as one line; exit 2), not usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        from .errors import ConfigError
+
+        raise ConfigError(f"{message} (see {self.prog} --help)")
 
 
 def _parse(parser, argv: Sequence[str]):
@@ -188,10 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return {"report": _cli_report.main_report, "compare": _cli_report.main_compare,
                 "plan": _cli_report.main_plan}[sub](argv[1:])
-    except SeedexpError as exc:
+    except (SeedexpError, OSError) as exc:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        from .run import one_line
+        from .core import one_line
 
-        print(f"seedexp {sub}: error: {one_line(str(exc), 1000)}", file=sys.stderr)
+        line = str(exc) if isinstance(exc, SeedexpError) else _io_line(exc, "free space or use a writable directory")
+        print(f"seedexp {sub}: error: {one_line(line, 1000)}", file=sys.stderr)
         return EXIT_USAGE

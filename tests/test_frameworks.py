@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from seedexp.run import RunSpec, execute
+from seedexp.core import RunSpec, execute
 
 from conftest import ROOT, TESTS, read_json, run_seedexp
 
@@ -151,7 +151,7 @@ def test_dataloader_workers_are_seeded(tmp_path):
 
 LAZY = r"""
 import sys
-from seedexp.run import RunSpec, execute
+from seedexp.core import RunSpec, execute
 from seedexp.examples import imbalanced_clf
 rec = execute(RunSpec(seed=0, experiment="imbalanced_clf"),
               lambda plan: (lambda: imbalanced_clf.run(plan, n_estimators=5, n_samples=300)), None, quiet=True)

@@ -2,7 +2,7 @@
 experiment, torch data APIs, Keras layers without seed=, ensembles, thread settings, seed_everything.
 
 Every check runs in fresh processes: a list of jobs runs one after another in ONE process
-through :func:`seedexp.run.execute` (as Hydra's basic launcher does), and the experiments of
+through :func:`seedexp.core.execute` (as Hydra's basic launcher does), and the experiments of
 ``tests/planted_frameworks.py`` import their framework inside the function.
 """
 
@@ -21,7 +21,7 @@ pytest.importorskip("torch")
 
 RUNNER = r"""
 import json, sys
-from seedexp.run import RunSpec, execute
+from seedexp.core import RunSpec, execute
 import planted_frameworks
 
 out = []
@@ -260,18 +260,27 @@ def test_augmentation_draws_the_same_without_workers_as_with_one():
 
 # -- the command line: verify and a sweep -------------------------------------------------------------
 
-def test_verify_and_sweep_position_with_torch_imported_inside(tmp_path):
+def test_verify_passes_with_torch_imported_inside(tmp_path):
     proc = run_seedexp(["verify", "--config-dir", str(TEST_CONF), "experiment=torch_inside", "seed=5"], tmp_path)
     assert proc.returncode == 0 and "REPRODUCIBLE" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_sweep_job_equals_a_fresh_run_whatever_ran_before_it(tmp_path):
+    # basic launcher: 4 jobs in one process, threads=1 jobs before and after threads=null ones
     run_seedexp(["--config-dir", str(TEST_CONF), "-m", "experiment=torch_inside", "seed=3,5",
-                 "determinism.threads=1,null", "hydra.sweep.dir=sw"], tmp_path, check_rc=0)
-    run_seedexp(["--config-dir", str(TEST_CONF), "experiment=torch_inside", "seed=5", "hydra.run.dir=alone"],
-                tmp_path, check_rc=0)
-    alone = read_json(tmp_path / "alone/result.json")
-    swept = [read_json(p) for p in (tmp_path / "sw").rglob("result.json")]
-    late = [r for r in swept if r["seed"] == 5 and r["determinism"]["threads"] is None]
-    assert len(swept) == 4 and len(late) == 1
-    assert late[0]["fingerprints"] == alone["fingerprints"] and late[0]["metrics"] == alone["metrics"]
+                 "determinism.threads=1,null", "determinism.strict=true", "hydra.sweep.dir=sw"], tmp_path, check_rc=0)
+    swept = {(r["seed"], r["determinism"]["threads"]): r for r in map(read_json, (tmp_path / "sw").rglob("result.json"))}
+    assert len(swept) == 4
+    for seed in (3, 5):
+        run_seedexp(["--config-dir", str(TEST_CONF), "experiment=torch_inside", f"seed={seed}",
+                     "determinism.strict=true", f"hydra.run.dir=alone{seed}"], tmp_path, check_rc=0)
+        alone = read_json(tmp_path / f"alone{seed}/result.json")
+        late = swept[(seed, None)]
+        assert late["fingerprints"] == alone["fingerprints"] and late["metrics"] == alone["metrics"]
+        assert late["determinism"]["torch_threads"] == alone["determinism"]["torch_threads"]
+        assert swept[(seed, 1)]["metrics"]["threads"] == 1.0
+        for rec in (late, swept[(seed, 1)], alone):  # strict in force in every job, the first included
+            assert rec["metrics"]["strict_in_force"] == 1.0 and rec["determinism"]["torch_deterministic_algorithms"]
 
 
 def test_readme_deep_learning_example_runs_and_is_reproducible():

@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..errors import ConfigError, RecordError, SeedexpError
 from ..record import RECORD_NAME, group_of, read_record, write_json_atomic
-from ..run import one_line
+from ..core import one_line
 from .task import error_line, wrap_task
 
 __all__ = ["SweepDriver", "AdaptiveSweep", "wrap_task", "launcher_parallelism", "SWEEP_SCHEMA", "SWEEP_FILE",

@@ -1,6 +1,6 @@
-"""One Hydra job -> :func:`seedexp.run.execute`.
+"""One Hydra job -> :func:`seedexp.core.execute`.
 
-Builds a :class:`~seedexp.run.RunSpec` from the job's composed config (the
+Builds a :class:`~seedexp.core.RunSpec` from the job's composed config (the
 keys of ``seedexp.yaml``: ``seed``, ``pin``, ``determinism``, ``resume``) and
 Hydra's runtime (run dir, overrides), validates them by type, and runs the
 experiment: the ``experiment`` node's ``_target_`` for the ``seedexp``
@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import ConfigError, SeedexpError
 from ..record import config_hash, group_of
-from ..run import RunSpec, code_identity, current_seeds, execute, one_line
+from ..core import RunSpec, code_identity, current_seeds, execute, one_line
 from ..seeds import SeedPlan
 
 #: Top-level keys of the ``seedexp`` command's config; another key there is a slip.
@@ -111,6 +111,9 @@ def error_line(exc: BaseException) -> str:
     override = re.search(r"Could not override '([^']+)'", text)
     if override:
         key = override.group(1)
+        if key.startswith("pin."):  # the open block: a stream not listed there is added with +
+            return (f"'{key}' is not among the listed streams: add it with a leading +, e.g. +{key}=7 "
+                    "(`seedexp --cfg job` shows the pin keys already set)")
         close = difflib.get_close_matches(key.split(".")[0], CLI_KEYS, n=1) if "." not in key else []
         hint = f" (did you mean '{close[0]}'?)" if close and close[0] != key else ""
         return (f"'{key}' is not a setting of this config{hint}; `seedexp --cfg job` shows the settings "
@@ -234,6 +237,18 @@ def prepare_user_task(fn: Callable[..., Any], cfg: Any) -> Callable[[SeedPlan], 
 
 # -- the job --------------------------------------------------------------------
 
+def check_inside(run_dir: Path, sweep_dir: Path) -> None:
+    """A sweep's run dir must lie inside its sweep dir (``hydra.sweep.subdir`` with ``..`` leads out).
+
+    The line is the same for every job of the sweep, so the sweep prints it once.
+    """
+    run, root = Path(os.path.abspath(run_dir)), Path(os.path.abspath(sweep_dir))
+    if run != root and root not in run.parents:
+        raise ConfigError(f"hydra.sweep.subdir puts run dirs outside hydra.sweep.dir {str(root)!r}; nothing was "
+                          "recorded there: give hydra.sweep.subdir a path inside the sweep dir, without '..' "
+                          "(the default names each run dir after its overrides)")
+
+
 def full_error() -> bool:
     """Did the user ask for tracebacks (``HYDRA_FULL_ERROR=1``)?
 
@@ -271,6 +286,8 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
             prepare = prepare_user_task(user_fn, cfg)
         spec, resume = spec_from_config(config, list(hc.overrides.task), target, code_identity(fn))
         run_dir = Path(hc.runtime.output_dir)
+        if sweeping:
+            check_inside(run_dir, Path(hc.sweep.dir))
         record = execute(spec, prepare, run_dir, resume=resume)
     except SeedexpError as exc:
         if full_error():

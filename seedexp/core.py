@@ -8,7 +8,8 @@ thing whichever way it was made.
 One run, in order:
 
 1. resume: if ``run_dir`` already holds an ``ok`` record of the same
-   configuration hash and the same experiment code, return it;
+   configuration hash and the same experiment code, return it; if it holds
+   the ``running`` marker of an earlier attempt, one line names the crashed seed;
 2. build the :class:`~seedexp.SeedPlan` (``seed``, ``pins``) and reset every
    global random state from it (:func:`seedexp.frameworks.seed_all`);
 3. ``prepare(plan)`` builds the callable (a configuration error raises here,
@@ -17,7 +18,8 @@ One run, in order:
    named as crashed by the summary and by the next resume;
 5. call the experiment; any exception, ``SystemExit`` included, makes a
    ``failed`` record (traceback in ``traceback.txt``); the result is validated;
-6. write the record atomically.
+6. write the record atomically. An I/O error writing the run dir (disk full,
+   read-only) is one :class:`~seedexp.errors.RecordError` line naming the file.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ log = logging.getLogger("seedexp")
 
 #: Longest error message printed on one line; the whole text is in the run dir.
 MAX_MESSAGE = 300
+
+#: Longest error message kept in a record: a record must stay readable
+#: (:data:`seedexp.record.MAX_RECORD_BYTES`); the whole text is in ``traceback.txt``.
+MAX_RECORD_MESSAGE = 10_000
 
 #: The seed plan of the run in progress (see :func:`current_seeds`).
 _CURRENT: contextvars.ContextVar[SeedPlan | None] = contextvars.ContextVar("seedexp_current_seeds", default=None)
@@ -186,8 +192,15 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
     if directory is not None and resume:
         done = completed_record(directory, spec)
         if done is not None:
-            os.utime(directory / RECORD_NAME)  # counts as done now (sweep progress)
+            try:
+                os.utime(directory / RECORD_NAME)  # counts as done now (sweep progress)
+            except OSError:
+                pass  # a read-only (archived) run dir: progress is a courtesy
             return done | {"resumed": True}
+    crashed = crashed_attempt(directory) if directory is not None else None
+    if crashed is not None and not quiet:
+        print(f"seedexp: seed={crashed['seed']} crashed in an earlier attempt ({crashed['where']}); "
+              f"running it again in {directory}", file=sys.stderr)
 
     plan = SeedPlan(spec.seed, pins=spec.pins)
     determinism = {"strict": bool(spec.strict), "threads": spec.threads}
@@ -219,8 +232,9 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         "duration_s": None,
     }
     if directory is not None:
-        _clear_stale(directory)
-        write_record(directory, record)  # the marker: a process that dies here leaves "running"
+        _write(directory / TRACEBACK_NAME, lambda: _clear_stale(directory), "remove")
+        # the marker: a process that dies from here on leaves "running"
+        _write(directory / RECORD_NAME, lambda: write_record(directory, record))
     interrupted: BaseException | None = None
     t0 = time.perf_counter()
     token = _CURRENT.set(plan)
@@ -232,9 +246,10 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         if isinstance(exc, KeyboardInterrupt):
             interrupted = exc
         record["status"] = "failed"
-        record["error"] = {"type": type(exc).__name__, "message": _exit_message(exc)}
+        record["error"] = {"type": type(exc).__name__, "message": _record_message(_exit_message(exc))}
         if directory is not None:
-            write_text_atomic(directory / TRACEBACK_NAME, traceback.format_exc())
+            text = traceback.format_exc()
+            _write(directory / TRACEBACK_NAME, lambda: write_text_atomic(directory / TRACEBACK_NAME, text))
     finally:
         _CURRENT.reset(token)
     record["duration_s"] = time.perf_counter() - t0
@@ -252,7 +267,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         warnings.warn(message, SeedexpWarning, stacklevel=2)
     record["versions"] = library_versions()
     if directory is not None:
-        write_record(directory, record)
+        _write(directory / RECORD_NAME, lambda: write_record(directory, record))
     if interrupted is not None:
         raise interrupted
     if record["status"] == "failed" and not quiet:
@@ -261,6 +276,51 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         print(f"seedexp: run failed (seed={plan.master}): {err['type']}: {one_line(err['message'])}{where}",
               file=sys.stderr)
     return record
+
+
+def crashed_attempt(run_dir: Path) -> dict[str, Any] | None:
+    """The ``running`` marker an earlier attempt left in ``run_dir`` (its process died), or None.
+
+    Returns ``{"seed": ..., "where": "started ... as pid ... on host ..."}`` for the
+    one line that names the crashed seed when the run is attempted again.
+    """
+    from .errors import RecordError
+
+    path = Path(run_dir) / RECORD_NAME
+    if not path.exists():
+        return None
+    try:
+        record = read_record(path)
+    except RecordError:
+        return None
+    if record["status"] != "running":
+        return None
+    host = record.get("host") if isinstance(record.get("host"), dict) else {}
+    where = ", ".join(part for part in (
+        f"started {record['started_at']}" if isinstance(record.get("started_at"), str) else "",
+        f"pid {host['pid']}" if "pid" in host else "",
+        f"on {host['hostname']}" if "hostname" in host else "") if part)
+    return {"seed": record["seed"], "where": (where + "; " if where else "") + "its record was left at 'running'"}
+
+
+def _write(path: Path, write: Callable[[], Any], verb: str = "write") -> None:
+    """Run ``write`` (a record or traceback write); an I/O error becomes one line naming ``path``."""
+    from .errors import RecordError
+
+    try:
+        write()
+    except OSError as exc:
+        raise RecordError(f"cannot {verb} {path} ({exc.strerror or exc}); free space on that disk or make the "
+                          "directory writable (or choose another hydra.sweep.dir / hydra.run.dir), then re-run "
+                          "the same command: records already written are kept") from None
+
+
+def _record_message(message: str) -> str:
+    """``message``, cut to :data:`MAX_RECORD_MESSAGE` characters (the whole text is in traceback.txt)."""
+    if len(message) <= MAX_RECORD_MESSAGE:
+        return message
+    return (message[:MAX_RECORD_MESSAGE] + f"... [cut: {len(message)} characters in all; the whole text is in "
+            f"{TRACEBACK_NAME}]")
 
 
 def _clear_stale(directory: Path) -> None:
