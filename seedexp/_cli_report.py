@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
@@ -62,11 +64,19 @@ def _add_options(parser: argparse.ArgumentParser, skip: Sequence[str] = ()) -> N
     parser.add_argument("--lower-is-better", default=None, metavar="M1,M2", help="metrics where lower is better")
 
 
+#: A summary.json larger than this is not one of ours (it is read for its options only).
+_MAX_SUMMARY_BYTES = 64 * 1024 * 1024
+
+
 def _previous_options(path: Path) -> dict[str, Any]:
-    """The options of an existing seedexp summary.json (none if absent or not seedexp's)."""
+    """The options of an existing seedexp summary.json (none if absent, not a regular file, or not seedexp's)."""
+    summary = path / "summary.json"
     try:
-        data = json.loads((path / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        st = os.stat(summary)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_SUMMARY_BYTES:  # a FIFO would hang the read
+            return {}
+        data = json.loads(summary.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return {}
     if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("seedexp.summary/"):
         return {}
