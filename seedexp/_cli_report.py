@@ -13,12 +13,14 @@ test, correction, baseline...); a flag given here overrides.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import stat
 import sys
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Iterator, NoReturn, Sequence
 
 from .aggregate import DEFAULTS, aggregate, check_options
 from .errors import ConfigError
@@ -109,6 +111,28 @@ def print_summary(summary: dict[str, Any], markdown: str, written_to: Path | Non
         print(f"seedexp: warning: {problem}", file=sys.stderr)
 
 
+@contextmanager
+def _not_while_sweeping(sweep_dir: Path) -> Iterator[None]:
+    """Share the sweep dir's lock while writing its summary: a running sweep writes its own when it ends."""
+    from .hydra.sweeper import LOCK_FILE
+
+    try:
+        fd = os.open(Path(sweep_dir) / LOCK_FILE, os.O_RDONLY)
+    except OSError:  # no sweep ever locked this dir
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+            raise ConfigError(f"a seedexp sweep (pid {holder}) is running in {str(sweep_dir)!r} and writes the summary "
+                              "when it ends; wait for it, or look now with --no-write (or --out DIR)") from None
+        yield
+    finally:
+        os.close(fd)
+
+
 def main_report(argv: Sequence[str]) -> int:
     """``seedexp report SWEEP_DIR``: (re)build the summary; exit 1 when a run is not ok or a record unreadable."""
     from .report import to_markdown, write_summary
@@ -126,7 +150,8 @@ def main_report(argv: Sequence[str]) -> int:
         summary = aggregate(ns.sweep_dir, **options)
         print_summary(summary, to_markdown(summary), None)
     else:
-        summary = write_summary(ns.sweep_dir, out_dir=ns.out, **options)
+        with _not_while_sweeping(ns.sweep_dir) if ns.out is None else nullcontext():
+            summary = write_summary(ns.sweep_dir, out_dir=ns.out, **options)
         print_summary(summary, to_markdown(summary), Path(summary["out_dir"]))
     return 1 if summary["n_not_ok"] or summary.get("corrupt") else 0
 
