@@ -150,8 +150,14 @@ def main_report(argv: Sequence[str]) -> int:
         summary = aggregate(ns.sweep_dir, **options)
         print_summary(summary, to_markdown(summary), None)
     else:
-        with _not_while_sweeping(ns.sweep_dir) if ns.out is None else nullcontext():
-            summary = write_summary(ns.sweep_dir, out_dir=ns.out, **options)
+        dest = ns.out if ns.out is not None else ns.sweep_dir
+        try:
+            with _not_while_sweeping(ns.sweep_dir) if ns.out is None else nullcontext():
+                summary = write_summary(ns.sweep_dir, out_dir=ns.out, **options)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the summary in {str(dest)!r} ({exc.strerror or exc}); the records are "
+                              "intact: free space there, or write it elsewhere with --out DIR, or print it with "
+                              "--no-write") from None
         print_summary(summary, to_markdown(summary), Path(summary["out_dir"]))
     return 1 if summary["n_not_ok"] or summary.get("corrupt") else 0
 
