@@ -1031,6 +1031,38 @@ def load_records(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return records, problems
 
 
+#: A sweep.json or summary.json larger than this is not one of seedexp's.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
+def read_json_file(path: Path) -> tuple[Any, str | None]:
+    """``(data, None)``, or ``(None, why)`` for a file that is not readable JSON of a sane size.
+
+    Never hangs or crashes on what a directory may hold: a FIFO or device (not a
+    regular file), a huge file, JSON nested too deep, ``NaN`` literals.
+    """
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return None, "not a regular file"
+        if st.st_size > MAX_JSON_BYTES:
+            return None, f"{st.st_size} bytes, more than {MAX_JSON_BYTES}"
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_JSON_BYTES + 1)
+
+        def no_constants(name: str) -> Any:
+            raise ValueError(f"{name} is not valid JSON")
+
+        return json.loads(raw.decode("utf-8"), parse_constant=no_constants), None
+    except RecursionError:
+        return None, "JSON nested too deep"
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
 def load_plan(sweep_dir: Path) -> tuple[list[dict[str, Any]] | None, str | None]:
     """The planned runs of ``<sweep_dir>/sweep.json`` (schema ``seedexp.sweep/1``).
 
@@ -1041,12 +1073,11 @@ def load_plan(sweep_dir: Path) -> tuple[list[dict[str, Any]] | None, str | None]
     ``(None, message)`` when there is one that cannot be used.
     """
     path = Path(sweep_dir) / SWEEP_NAME
-    if not path.is_file():
+    if not path.exists():
         return None, None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return None, f"{path} is not readable JSON ({type(exc).__name__}); the planned runs are unknown"
+    data, why = read_json_file(path)
+    if why is not None:
+        return None, f"{path} is not readable JSON ({why}); the planned runs are unknown"
     if not isinstance(data, dict) or data.get("schema") != SWEEP_SCHEMA or not isinstance(data.get("planned"), list):
         return None, f"{path} is not a seedexp sweep plan (no schema {SWEEP_SCHEMA!r}); the planned runs are unknown"
     for i, p in enumerate(data["planned"]):

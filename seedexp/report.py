@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from .aggregate import STAT_NAMES, SUMMARY_SCHEMA, aggregate, check_options
+from .aggregate import STAT_NAMES, SUMMARY_SCHEMA, aggregate, check_options, read_json_file
 from .errors import ConfigError
 from .record import write_json_atomic, write_text_atomic
 
@@ -378,11 +378,9 @@ def check_destination(dest: Path) -> None:
     dest = Path(dest)
     way_out = "write the summary elsewhere with --out DIR (out_dir=...), or print it with --no-write"
     existing = dest / "summary.json"
-    if existing.exists():
-        try:
-            schema = json.loads(existing.read_text(encoding="utf-8")).get("schema")
-        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-            schema = None
+    if existing.exists() or existing.is_symlink():
+        data, _ = read_json_file(existing)
+        schema = data.get("schema") if isinstance(data, dict) else None
         if not (isinstance(schema, str) and schema.startswith(SUMMARY_PREFIX)):
             raise ConfigError(f"{existing} exists and is not a seedexp summary (schema {schema!r}); "
                               f"refusing to overwrite it: {way_out}")
