@@ -1,0 +1,99 @@
+"""Experiments that misbehave on purpose, for tests/test_faults.py and tests/test_bad_inputs.py.
+
+Importable via PYTHONPATH=tests, like :mod:`planted`. Each takes ``seeds`` (the
+run's :class:`~seedexp.SeedPlan`) and misbehaves at ``at_seed`` only (every
+seed when ``at_seed`` is None); the other seeds return a metric of the seed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _fine(seeds):
+    return {"score": float(seeds.generator("model").normal())}
+
+
+def _here(seeds, at_seed):
+    return at_seed is None or seeds.master == at_seed
+
+
+def exits_on(seeds, at_seed: int | None = 3, code=0):
+    """``sys.exit(code)`` at one seed: a run must return its metrics, so this is a failed run."""
+    if _here(seeds, at_seed):
+        sys.exit(code)
+    return _fine(seeds)
+
+
+def dies_on(seeds, at_seed: int | None = 3, code: int = 1, once: str | None = None):
+    """``os._exit(code)`` at one seed: the process dies without unwinding (as a segfault would).
+
+    With ``once`` (a file path), it dies only while that file does not exist, and creates it
+    first: the next attempt of the same configuration runs fine (a transient crash).
+    """
+    if _here(seeds, at_seed) and not (once and os.path.exists(once)):
+        if once:
+            open(once, "w").close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return _fine(seeds)
+
+
+#: What :func:`misbehaves` returns or raises, by ``kind``.
+KINDS = {
+    "empty": lambda: {},
+    "collision": lambda: {1: 0.5, "1": 0.7},
+    "int_name": lambda: {1: 0.5},
+    "empty_name": lambda: {"": 0.5},
+    "list_metric": lambda: {"score": [1.0, 2.0]},
+    "bool_metric": lambda: {"score": True},
+    "none_metric": lambda: {"score": None},
+    "text_metric": lambda: {"score": "high"},
+    "fingerprint_int": lambda: {"score": 1.0, "fingerprints": {"weights": 123}},
+    "only_fingerprints": lambda: {"fingerprints": {"weights": "abc"}},
+    "none": lambda: None,
+    "tuple": lambda: (1.0, 2.0),
+}
+
+
+def misbehaves(seeds, kind: str = "empty", at_seed: int | None = None, size: int = 0):
+    """Return a malformed result (``KINDS[kind]``), or raise: ``long_message`` (``size`` characters on
+    one line), ``multiline`` (the message has several lines), ``keyboard`` (KeyboardInterrupt),
+    ``recursion`` (RecursionError), ``memory`` (MemoryError)."""
+    if not _here(seeds, at_seed):
+        return _fine(seeds)
+    if kind == "long_message":
+        raise RuntimeError("x" * size)
+    if kind == "multiline":
+        raise ValueError("first line of the problem\nsecond line\n" + "\n".join(f"detail {i}" for i in range(200)))
+    if kind == "keyboard":
+        raise KeyboardInterrupt
+    if kind == "recursion":
+        def down(n):
+            return down(n + 1) + 1
+        return down(0)
+    if kind == "memory":
+        raise MemoryError("planted")
+    return KINDS[kind]()
+
+
+def fills_disk(seeds, at_seed: int | None = 3, path: str = "filler"):
+    """Fill the disk holding ``path`` (relative to the cwd) at one seed, then return normally:
+    the run's own record is the first write to hit the full disk."""
+    if _here(seeds, at_seed) and not os.path.exists(path):
+        chunk = b"\0" * 65536
+        with open(path, "wb", buffering=0) as handle:
+            try:
+                while True:
+                    handle.write(chunk)
+            except OSError:
+                pass
+        with open(path, "ab", buffering=0) as handle:  # the last partial pages too
+            try:
+                while True:
+                    handle.write(b"\0")
+            except OSError:
+                pass
+    return _fine(seeds)
