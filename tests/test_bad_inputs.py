@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TEST_CONF, TESTS, read_json, run_seedexp
+from conftest import TEST_CONF, read_json, run_seedexp
 
 CONF = ["--config-dir", str(TEST_CONF)]
 #: Fresh processes start under PYTHONHASHSEED=0, so seedexp does not re-execute itself (a second faster).

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TEST_CONF, TESTS, read_json, run_seedexp
+from conftest import ROOT, TESTS, read_json, run_seedexp
 from test_bad_inputs import CONF, ENV, RECORD, assert_error, known_gap, lines, snapshot
 
 SIX = "seed=range(0,6)"
