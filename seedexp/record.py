@@ -95,7 +95,34 @@ def library_versions() -> dict[str, str]:
 
 
 def host_info() -> dict[str, Any]:
-    return {"hostname": socket.gethostname(), "platform": platform.platform(), "pid": os.getpid()}
+    """Where this process runs: enough to trace a record of a distributed sweep back.
+
+    Returns
+    -------
+    dict
+        ``hostname``, ``platform`` and ``pid``. Inside a SLURM job also ``slurm``: those
+        of ``job_id``, ``array_job_id``, ``array_task_id``, ``node_id`` (the node's index
+        in the job) and ``node_name`` that SLURM set, as SLURM wrote them (strings), e.g.
+        for ``sacct -j ARRAY_JOB_ID_ARRAY_TASK_ID``. In a process connected to Ray (a Ray
+        worker) also ``ray``: ``{"node_id": hex, "node_ip": str}``, as ``ray list nodes``
+        shows them. Ray is asked only when the process has already imported it.
+    """
+    info: dict[str, Any] = {"hostname": socket.gethostname(), "platform": platform.platform(), "pid": os.getpid()}
+    slurm_vars = (("job_id", "SLURM_JOB_ID"), ("array_job_id", "SLURM_ARRAY_JOB_ID"),
+                  ("array_task_id", "SLURM_ARRAY_TASK_ID"), ("node_id", "SLURM_NODEID"),
+                  ("node_name", "SLURMD_NODENAME"))
+    slurm = {key: os.environ[var] for key, var in slurm_vars if os.environ.get(var)}
+    if slurm:
+        info["slurm"] = slurm
+    ray = sys.modules.get("ray")
+    is_initialized = getattr(ray, "is_initialized", None)
+    if is_initialized is not None and is_initialized():
+        try:
+            info["ray"] = {"node_id": ray.get_runtime_context().get_node_id(),
+                           "node_ip": ray.util.get_node_ip_address()}
+        except Exception as exc:  # where a run ran is a courtesy: never lose the record for it
+            info["ray"] = {"error": f"{type(exc).__name__}: {exc}"}
+    return info
 
 
 def clean_metric(value: float) -> float | None:
