@@ -219,11 +219,13 @@ def _parse(parser, argv: Sequence[str]):
     from .errors import ConfigError
 
     ns, rest = parser.parse_known_args(list(argv))
-    unknown = [a for a in rest if a.startswith("-")]
+    hydra_options = ("--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp")
+    unknown = [a for i, a in enumerate(rest) if a.startswith("-") and a.split("=", 1)[0] not in hydra_options
+               and not (i and rest[i - 1] in hydra_options)]
     if unknown:
         raise ConfigError(f"unknown option {unknown[0]!r}; see {parser.prog} --help")
-    if rest:
-        ns.overrides = [*getattr(ns, "overrides", []), *rest]
+    if rest:  # Hydra's own options (--config-dir DIR) first: Hydra's parser wants them before the overrides
+        ns.overrides = [*rest, *getattr(ns, "overrides", [])]
     return ns
 
 

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from ..errors import ConfigError, RecordError, SeedexpError
 from ..record import RECORD_NAME, group_of, read_record, write_json_atomic
 from ..core import one_line
-from .task import error_line, wrap_task
+from .task import error_line, full_error, wrap_task
 
 __all__ = ["SweepDriver", "AdaptiveSweep", "wrap_task", "launcher_parallelism", "SWEEP_SCHEMA", "SWEEP_FILE",
            "STOPPING_FILE", "LOCK_FILE"]
@@ -224,13 +224,15 @@ class SweepDriver:
             except SeedexpError as exc:
                 errors.append(str(exc))
             except (HydraException, OmegaConfBaseException) as exc:  # a later job's overrides do not compose
-                if os.environ.get("HYDRA_FULL_ERROR") == "1" and os.environ.get("SEEDEXP_FULL_ERROR") != "0":
+                if full_error():
                     stopped = exc
                 errors.append(error_line(exc))
             except Exception as exc:  # noqa: BLE001 - a launcher or worker died: the summary must still be written
-                if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                if full_error():
                     stopped = exc
-                errors.append(f"the launcher stopped the sweep: {type(exc).__name__}: {one_line(str(exc), 300)}")
+                # a worker died: not a usage error; the summary names the crashed and missing runs (exit 1)
+                print(f"seedexp: the launcher stopped the sweep: {type(exc).__name__}: {one_line(str(exc), 300)}",
+                      file=sys.stderr)
             finally:
                 if progress is not None:
                     progress.stop()
