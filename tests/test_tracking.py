@@ -6,6 +6,7 @@ import doctest
 import json
 import math
 import re
+import shlex
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from seedexp.tracking import check_config, send
 from seedexp.tracking._sweep import read_sweep, slug
 
 import tracking_experiments
-from conftest import ROOT
+from conftest import ROOT, read_json, run_seedexp
 from mlflow_server import free_port, running_mlflow_server
 from tracking_experiments import FAIL_ENV
 
@@ -340,3 +341,80 @@ def test_the_readme_shows_the_one_line_config_and_a_picture():
     (picture,) = re.findall(r"!\[[^\]]+\]\(([^)]+\.png)\)", section)
     assert (ROOT / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (ROOT / picture).with_suffix(".py").is_file()  # the script that makes it
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def _sweeper_sends() -> bool:
+    """The sweeper sends once seedexp's own config declares the ``tracking:`` block."""
+    from omegaconf import OmegaConf
+
+    return "tracking" in OmegaConf.load(ROOT / "seedexp" / "conf" / "seedexp.yaml")
+
+
+def _report_sends() -> bool:
+    return "--tracking" in (ROOT / "seedexp" / "_cli_report.py").read_text()
+
+
+SWEEPER_SENDS = pytest.mark.skipif(not _sweeper_sends(), reason="the sweeper does not read tracking: yet")
+REPORT_SENDS = pytest.mark.skipif(not _report_sends(), reason="seedexp report has no --tracking yet")
+QUIET_MLFLOW = {"MLFLOW_DISABLE_TELEMETRY": "true"}
+
+
+def readme_args(uri: str, sweep_dir: Path, seeds: int, experiment: str) -> list[str]:
+    """The README's one-line command, on fewer seeds, sent to ``uri``, into ``sweep_dir``."""
+    (command,) = re.findall(r"```bash\n(.*?)\n```", readme_section(), flags=re.S)
+    args = shlex.split(command)[1:]
+    args = [f"seed=range(0,{seeds})" if a.startswith("seed=") else
+            f"tracking.uri={uri}" if a.startswith("tracking.uri=") else a for a in args]
+    return [*args, f"tracking.experiment={experiment}", f"hydra.sweep.dir={sweep_dir}"]
+
+
+@pytest.mark.slow
+@SWEEPER_SENDS
+def test_the_readme_command_sends_a_hydra_sweep_to_mlflow_once(tmp_path, mlflow_server, client):
+    args = readme_args(mlflow_server, tmp_path / "sweep", 4, "cli")
+    run_seedexp(args, cwd=tmp_path, env=QUIET_MLFLOW, check_rc=0)
+    parents, children = runs_of(client, "cli")
+    assert sorted(parents) == ["experiment.model=lr", "experiment.model=rf"] and len(children) == 8
+    summary = read_json(tmp_path / "sweep" / "summary.json")
+    for g in summary["groups"]:
+        for name, st in g["metrics"].items():
+            for stat in ("mean", "ci_low", "ci_high", "n"):
+                assert parents[g["group"]].data.metrics[f"{name}/{stat}"] == st[stat]
+    for (group, seed), run in children.items():
+        record = read_json(next((tmp_path / "sweep").glob(f"*{group}*seed={seed}*/result.json")))
+        assert run.data.params["stream.split"] == str(record["streams"]["split"])
+    run_seedexp(args, cwd=tmp_path, env=QUIET_MLFLOW, check_rc=0)  # again: resumes, sends again
+    again = runs_of(client, "cli")
+    assert {k: r.info.run_id for k, r in again[0].items()} == {k: r.info.run_id for k, r in parents.items()}
+    assert {k: r.info.run_id for k, r in again[1].items()} == {k: r.info.run_id for k, r in children.items()}
+
+
+@pytest.mark.slow
+@SWEEPER_SENDS
+def test_a_hydra_sweep_whose_tracker_is_down_exits_as_without_tracking(tmp_path):
+    pytest.importorskip("mlflow")
+    dead = f"http://127.0.0.1:{free_port()}"
+    tracked = run_seedexp(readme_args(dead, tmp_path / "tracked", 2, "down"), cwd=tmp_path, env=QUIET_MLFLOW)
+    plain_args = [a for a in readme_args(dead, tmp_path / "plain", 2, "down") if not a.startswith("tracking.")]
+    plain = run_seedexp(plain_args, cwd=tmp_path)
+    assert tracked.returncode == plain.returncode == 0, tracked.stderr
+    said = [line for line in (tracked.stdout + tracked.stderr).splitlines() if "tracking" in line]
+    assert len(said) == 1 and "mlflow" in said[0] and dead in said[0], said
+    for name in ("tracked", "plain"):
+        summary = read_json(tmp_path / name / "summary.json")
+        assert summary["n_ok"] == 4 and len(list((tmp_path / name).rglob("result.json"))) == 4
+
+
+@pytest.mark.slow
+@REPORT_SENDS
+def test_seedexp_report_sends_a_sweep_later(tmp_path, mlflow_server, client):
+    sweep_dir = tmp_path / "sweep"
+    make_sweep(sweep_dir)
+    env = {**QUIET_MLFLOW, "MLFLOW_TRACKING_URI": mlflow_server}
+    run_seedexp(["report", str(sweep_dir), "--tracking", "mlflow"], cwd=tmp_path, env=env, check_rc=0)
+    run_seedexp(["report", str(sweep_dir), "--tracking", "mlflow"], cwd=tmp_path, env=env, check_rc=0)
+    parents, children = runs_of(client, "tracking_experiments.noisy")
+    assert sorted(parents) == ["model=a", "model=b"] and len(children) == 8

@@ -195,7 +195,7 @@ def _send_one(name: str, sweep_dir: Path, summary: Mapping[str, Any], settings: 
 
 def _why(exc: BaseException) -> str:
     """One line for an exception: its type and the first line of its message."""
-    from ..run import one_line
+    from ..core import one_line
 
     text = one_line(str(exc), 300)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
