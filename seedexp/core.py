@@ -253,9 +253,10 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
     finally:
         _CURRENT.reset(token)
     record["duration_s"] = time.perf_counter() - t0
+    finished = finish_run(plan)  # first: it records the streams torch's data APIs drew from
     record["streams"] = plan.used()
     record["unused_pins"] = unused_pins(plan)
-    finished = finish_run(plan)
+    record["global_draws"] = list(finished.get("global_draws", []))
     record["determinism"].update(finished.get("determinism", {}))
     for message in finished.get("warnings", []):
         record.setdefault("warnings", []).append(message)

@@ -22,6 +22,7 @@ config_hash        SHA-256 of ``config`` as canonical JSON: resume matches on it
 code               the experiment code: module, ``source_sha256`` (resume matches
                    on it too), ``git_commit``, ``git_dirty``
 unused_pins        pinned streams that no code asked for (the pin changed nothing)
+global_draws       which global streams (``python``, ``numpy``) the run actually drew from
 warnings           what seedexp warned about during the run (optional)
 determinism        switches in force (``strict``, PYTHONHASHSEED, torch, TF...)
 versions           Python, seedexp and every ML library imported by the run
