@@ -138,6 +138,9 @@ def main_report(argv: Sequence[str]) -> int:
     from .report import to_markdown, write_summary
 
     parser = _parser("report", "Rebuild a sweep's summary (summary.json/csv/md/png, runs.csv), finished or not.")
+    parser.add_argument("--tracking", default=None, metavar="BACKEND",
+                        help="also send the summary and runs to mlflow, tensorboard or 'mlflow,tensorboard' "
+                             "(MLflow's URI from MLFLOW_TRACKING_URI)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="write the summary files here instead of the sweep dir")
     parser.add_argument("--no-write", action="store_true", help="print the summary and write nothing (read-only sweeps)")
@@ -159,6 +162,12 @@ def main_report(argv: Sequence[str]) -> int:
                               "intact: free space there, or write it elsewhere with --out DIR, or print it with "
                               "--no-write") from None
         print_summary(summary, to_markdown(summary), Path(summary["out_dir"]))
+    if ns.tracking:
+        from .tracking import check_config, send
+
+        check_config(ns.tracking)
+        for line in send(ns.sweep_dir, summary, ns.tracking):
+            print(f"seedexp report: warning: {line}", file=sys.stderr)
     return 1 if summary["n_not_ok"] or summary.get("corrupt") else 0
 
 

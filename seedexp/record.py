@@ -77,7 +77,7 @@ def group_of(overrides: Iterable[str], seed_key: str = "seed") -> str:
     """
     def counts(override: str) -> bool:
         key = override.split("=", 1)[0].lstrip("+~")
-        return key != seed_key and key.split(".", 1)[0] not in ("stop", "report")
+        return key != seed_key and key.split(".", 1)[0] not in ("stop", "report", "tracking")
 
     kept = sorted(o for o in overrides if counts(o))
     return ",".join(kept) if kept else "(defaults)"

@@ -169,6 +169,21 @@ class SweepDriver:
             raise ConfigError("hydra.sweep.dir is empty; give the sweep a directory, e.g. hydra.sweep.dir=multirun/my_study")
         return Path(text).absolute()
 
+    def _tracking(self) -> Any:
+        """The ``tracking:`` settings, checked before any run (a typo or a missing extra stops here)."""
+        from omegaconf import OmegaConf
+
+        node = self.config.get("tracking")
+        if node is None:
+            return None
+        value = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+        if isinstance(value, dict) and not value.get("backend"):
+            return None
+        from ..tracking import check_config
+
+        check_config(value)
+        return value
+
     def _report_options(self) -> dict[str, Any]:
         from omegaconf import OmegaConf
 
@@ -201,6 +216,7 @@ class SweepDriver:
             planned = planned_runs(sw.overrides)
             check_run_dirs_inside(planned)
         report_options = self._report_options()
+        tracking = self._tracking()
         with sweep_lock(sweep_dir):
             clean_orphans(sweep_dir)
             if adaptive is not None:
@@ -236,7 +252,7 @@ class SweepDriver:
             finally:
                 if progress is not None:
                     progress.stop()
-            code = self._finish(sweep_dir, report_options, errors)
+            code = self._finish(sweep_dir, report_options, errors, tracking)
             if adaptive is not None:
                 print(adaptive.final_line())
         if stopped is not None:
@@ -264,7 +280,7 @@ class SweepDriver:
                 break
         return returns
 
-    def _finish(self, sweep_dir: Path, report_options: dict[str, Any], errors: list[str]) -> int:
+    def _finish(self, sweep_dir: Path, report_options: dict[str, Any], errors: list[str], tracking: Any = None) -> int:
         from ..report import write_summary
 
         for line in errors:
@@ -279,6 +295,11 @@ class SweepDriver:
                   f"the records are intact - run `seedexp report {sweep_dir} --out DIR` to write it elsewhere",
                   file=sys.stderr)
             return EXIT_USAGE
+        if tracking is not None:  # the sweep's own files are complete: a tracker that is down is one line
+            from ..tracking import send
+
+            for line in send(sweep_dir, summary, tracking):
+                print(f"seedexp: warning: {line}", file=sys.stderr)
         if errors:  # what was asked cannot run: the runs before the error are summarized, not judged
             print(f"partial summary ({summary.get('n_ok')} ok of {summary['n_runs']} planned run(s), written before "
                   f"the error): {sweep_dir / 'summary.md'}")
