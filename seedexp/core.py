@@ -46,9 +46,9 @@ from .record import (
     SCHEMA,
     TRACEBACK_NAME,
     clean_metric,
+    existing_record,
     host_info,
     library_versions,
-    read_record,
     write_record,
     write_text_atomic,
 )
@@ -137,16 +137,8 @@ def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     A record of other code (the experiment's source changed since) is not
     reused: the run is redone, and a line says why.
     """
-    from .errors import RecordError
-
-    path = Path(run_dir) / RECORD_NAME
-    if not path.exists():
-        return None
-    try:
-        record = read_record(path)
-    except RecordError:
-        return None
-    if record["status"] != "ok" or record.get("config_hash") != spec.config_hash:
+    record = existing_record(run_dir)
+    if record is None or record["status"] != "ok" or record.get("config_hash") != spec.config_hash:
         return None
     old = (record.get("code") or {}).get("source_sha256")
     new = spec.code.get("source_sha256")
@@ -285,16 +277,8 @@ def crashed_attempt(run_dir: Path) -> dict[str, Any] | None:
     Returns ``{"seed": ..., "where": "started ... as pid ... on host ..."}`` for the
     one line that names the crashed seed when the run is attempted again.
     """
-    from .errors import RecordError
-
-    path = Path(run_dir) / RECORD_NAME
-    if not path.exists():
-        return None
-    try:
-        record = read_record(path)
-    except RecordError:
-        return None
-    if record["status"] != "running":
+    record = existing_record(run_dir)
+    if record is None or record["status"] != "running":
         return None
     host = record.get("host") if isinstance(record.get("host"), dict) else {}
     where = ", ".join(part for part in (

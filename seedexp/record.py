@@ -234,13 +234,12 @@ def read_record(path: Path) -> dict[str, Any]:
     return data
 
 
-def is_complete(run_dir: Path, expected_hash: str) -> bool:
-    """True when ``run_dir`` already holds a successful record of the same configuration."""
+def existing_record(run_dir: Path) -> dict[str, Any] | None:
+    """The readable record in ``run_dir``, or None (no record, or one that :func:`read_record` rejects)."""
     path = Path(run_dir) / RECORD_NAME
-    if not path.is_file():
-        return False
+    if not path.exists():
+        return None
     try:
-        record = read_record(path)
+        return read_record(path)
     except RecordError:
-        return False
-    return record["status"] == "ok" and record.get("config_hash") == expected_hash
+        return None

@@ -270,6 +270,7 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
     hc = HydraConfig.get()
     sweeping = hc.mode == RunMode.MULTIRUN
@@ -289,18 +290,8 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
         if sweeping:
             check_inside(run_dir, Path(hc.sweep.dir))
         record = execute(spec, prepare, run_dir, resume=resume)
-    except SeedexpError as exc:
+    except (SeedexpError, OmegaConfBaseException) as exc:  # what was asked cannot run: one line
         if full_error():
-            raise
-        line = one_line(str(exc), 1000)
-        if sweeping:
-            return {"config_error": line}
-        print(f"seedexp: error: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except Exception as exc:  # noqa: BLE001 - OmegaConf resolution errors and the like: one line
-        from omegaconf.errors import OmegaConfBaseException
-
-        if not isinstance(exc, OmegaConfBaseException) or full_error():
             raise
         line = one_line(str(exc), 1000)
         if sweeping:
