@@ -284,9 +284,10 @@ def mean_interval(values: Any, confidence: float = 0.95, axis: int = -1) -> tupl
         ci = stats.ttest_1samp(x, 0.0, axis=axis).confidence_interval(confidence)
         low, high = np.asarray(ci.low, dtype=float), np.asarray(ci.high, dtype=float)
         if x.shape[axis] >= 2:  # zero spread: the interval is the value itself
-            constant = np.all(x == np.take(x, [0], axis=axis), axis=axis)
-            mean = np.mean(x, axis=axis)
-            low, high = np.where(constant, mean, low), np.where(constant, mean, high)
+            first = np.take(x, [0], axis=axis)
+            constant = np.all(x == first, axis=axis)
+            value = np.squeeze(first, axis=axis)  # the value itself, not a mean rounded 1e-17 away from it
+            low, high = np.where(constant, value, low), np.where(constant, value, high)
     if low.ndim == 0:
         return float(low), float(high)
     return low, high

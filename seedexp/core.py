@@ -148,6 +148,22 @@ def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     return record
 
 
+def resumed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
+    """What resume returns for a run whose ``ok`` record is there (:func:`completed_record`), or None.
+
+    The record is marked ``"resumed": True`` and its file touched, so that a
+    sweep's progress counts it as done now.
+    """
+    done = completed_record(run_dir, spec)
+    if done is None:
+        return None
+    try:
+        os.utime(run_dir / RECORD_NAME)
+    except OSError:
+        pass  # a read-only (archived) run dir: progress is a courtesy
+    return done | {"resumed": True}
+
+
 def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run_dir: Path | str | None, *,
             resume: bool = True, quiet: bool = False) -> dict[str, Any]:
     """Run one experiment with one master seed and write its record.
@@ -182,13 +198,9 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
 
     directory = Path(run_dir) if run_dir is not None else None
     if directory is not None and resume:
-        done = completed_record(directory, spec)
+        done = resumed_record(directory, spec)
         if done is not None:
-            try:
-                os.utime(directory / RECORD_NAME)  # counts as done now (sweep progress)
-            except OSError:
-                pass  # a read-only (archived) run dir: progress is a courtesy
-            return done | {"resumed": True}
+            return done
     crashed = crashed_attempt(directory) if directory is not None else None
     if crashed is not None and not quiet:
         print(f"seedexp: seed={crashed['seed']} crashed in an earlier attempt ({crashed['where']}); "

@@ -332,7 +332,7 @@ def figure(summary: Mapping[str, Any]) -> Any:
             ax.scatter(i + jitter.uniform(-0.15, 0.15, len(d)), d, s=10, alpha=0.6, zorder=3)
             s = g["metrics"][metric]
             if s["mean"] is not None and s["ci_low"] is not None:
-                ax.errorbar(i + 0.32, s["mean"], yerr=[[s["mean"] - s["ci_low"]], [s["ci_high"] - s["mean"]]],
+                ax.errorbar(i + 0.32, s["mean"], yerr=[[max(0.0, s["mean"] - s["ci_low"])], [max(0.0, s["ci_high"] - s["mean"])]],
                             fmt="D", color="black", capsize=3, markersize=4, zorder=4)
             elif s["mean"] is not None:
                 ax.plot(i + 0.32, s["mean"], "D", color="black", markersize=4, zorder=4)

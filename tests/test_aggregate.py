@@ -58,6 +58,9 @@ def test_single_value_has_no_spread_and_no_interval():
 def test_constant_series_has_an_exact_zero_spread():
     s = describe([0.25] * 6, np.random.default_rng(0))
     assert s["std"] == 0.0 and s["ci_low"] == s["ci_high"] == 0.25
+    # 0.1 * 6 / 6 rounds to 0.09999999999999999: the interval is the value, not the rounded mean
+    s = describe([0.1] * 6, np.random.default_rng(0))
+    assert s["ci_low"] == s["mean"] == s["ci_high"] == 0.1
 
 
 def _sweep(tmp_path, groups):

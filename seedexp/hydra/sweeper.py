@@ -78,6 +78,20 @@ def check_run_dirs_inside(planned: list[dict[str, Any]]) -> None:
                                   "(a '..' or absolute path in a swept value); use values without '/'")
 
 
+def pin_sweep_dir(config: Any, sweep_dir: Path) -> None:
+    """Give every job the absolute sweep dir (a job composes its config again from the overrides).
+
+    A relative ``hydra.sweep.dir`` means another directory in a job that
+    changes its cwd (``hydra.job.chdir``) or runs on another node (Ray, SLURM).
+    """
+    from omegaconf import open_dict, read_write
+
+    quoted = "'" + str(sweep_dir).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    with read_write(config.hydra), open_dict(config.hydra):
+        config.hydra.sweep.dir = str(sweep_dir)
+        config.hydra.overrides.hydra.append(f"hydra.sweep.dir={quoted}")
+
+
 @contextmanager
 def sweep_lock(sweep_dir: Path) -> Iterator[None]:
     """Hold ``<sweep_dir>/.seedexp.lock`` (``flock``) for the sweep; refuse if another process holds it."""
@@ -160,8 +174,18 @@ class _Progress(threading.Thread):
 class SweepDriver:
     """Runs a sweep for :class:`hydra_plugins.seedexp.sweeper.SeedexpSweeper`."""
 
-    def __init__(self, sweeper: Any, config: Any) -> None:
+    def __init__(self, sweeper: Any, config: Any, fast: bool = True) -> None:
+        from .fast import FastPath
+
         self.sweeper, self.config = sweeper, config
+        self.fast = FastPath.create(sweeper, config, enabled=fast)
+
+    def launch(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[Any]:
+        """Run a batch of jobs: the fast path where the launcher allows it (:mod:`seedexp.hydra.fast`)."""
+        if self.fast is not None:
+            return self.fast.launch(batch, initial_job_idx)
+        self.sweeper.validate_batch_is_legal(batch)
+        return self.sweeper.launcher.launch(batch, initial_job_idx=initial_job_idx)
 
     def _sweep_dir(self) -> Path:
         text = str(self.config.hydra.sweep.dir or "").strip()
@@ -217,6 +241,7 @@ class SweepDriver:
             check_run_dirs_inside(planned)
         report_options = self._report_options()
         tracking = self._tracking()
+        pin_sweep_dir(self.config, sweep_dir)
         with sweep_lock(sweep_dir):
             clean_orphans(sweep_dir)
             if adaptive is not None:
@@ -231,9 +256,11 @@ class SweepDriver:
                 progress.start()
             errors: list[str] = []
             stopped: BaseException | None = None
-            returns: list[Any] = []
             try:
-                returns = adaptive.run(errors, progress) if adaptive is not None else self._launch_all(errors)
+                if adaptive is not None:
+                    adaptive.run(errors, self.launch, progress)
+                else:
+                    self._launch_all(errors)
             except KeyboardInterrupt as exc:
                 stopped = exc
                 errors.append("interrupted; records already written are kept - re-run the same command to resume")
@@ -259,26 +286,22 @@ class SweepDriver:
             raise stopped
         if code != EXIT_OK:
             raise SystemExit(code)
-        return returns
+        return []  # the records are on disk; keeping every job's return would grow with the sweep
 
-    def _launch_all(self, errors: list[str]) -> list[Any]:
+    def _launch_all(self, errors: list[str]) -> None:
         sw = self.sweeper
-        returns: list[Any] = []
         initial_job_idx = 0
         while not sw.is_done():
             batch = sw.get_job_batch()
-            sw.validate_batch_is_legal(batch)
-            results = sw.launcher.launch(batch, initial_job_idx=initial_job_idx)
+            results = self.launch(batch, initial_job_idx)
             for r in results:
                 value = r.return_value  # raises the job's own exception, if it raised
                 if isinstance(value, dict) and "config_error" in value:
                     if value["config_error"] not in errors:
                         errors.append(value["config_error"])
             initial_job_idx += len(batch)
-            returns.append(results)
             if errors:  # what was asked cannot run: stop after this batch
                 break
-        return returns
 
     def _finish(self, sweep_dir: Path, report_options: dict[str, Any], errors: list[str], tracking: Any = None) -> int:
         from ..report import write_summary
@@ -421,6 +444,9 @@ def _chunks(batch: list[list[str]], size: int | None) -> Iterator[list[list[str]
 
 
 def _run_dir(job_return: Any) -> Path | None:
+    fast = getattr(job_return, "seedexp_output_dir", None)  # the fast path's returns carry no hydra_cfg
+    if fast is not None:
+        return Path(fast)
     try:
         return Path(str(job_return.hydra_cfg.hydra.runtime.output_dir))
     except (AttributeError, TypeError):
@@ -515,15 +541,18 @@ class AdaptiveSweep:
 
     # -- the loop
 
-    def run(self, errors: list[str], progress: _Progress | None = None) -> list[Any]:
-        """Launch batch after batch until the rule stops the sweep; errors that stop it go to ``errors``."""
+    def run(self, errors: list[str], launch: Callable[[Sequence[Sequence[str]], int], Sequence[Any]],
+            progress: _Progress | None = None) -> None:
+        """Launch batch after batch (``launch(jobs, first index)``) until the rule stops the sweep.
+
+        Errors that stop it go to ``errors``.
+        """
         from ..sequential import check, next_batch
 
         sw = self.sweeper
         print(f"seedexp: seed=auto: {self._target_text()}; seeds 0, 1, 2, ... of {len(self.groups)} "
               f"configuration(s), {self.rule.batch or self.seeds_per_batch} seed(s) per batch after the first "
               f"{self.rule.min_seeds}", flush=True)
-        returns: list[Any] = []
         job_idx = 0
         while True:
             n = next_batch(self.rule, self.done, self.seeds_per_batch)
@@ -535,11 +564,8 @@ class AdaptiveSweep:
             if progress is not None:
                 progress.total = len(self.planned)
             for chunk in _chunks(batch, sw.max_batch_size):
-                if job_idx == 0:  # later batches differ from the first in the seed's value only
-                    sw.validate_batch_is_legal(chunk)
-                results = sw.launcher.launch(chunk, initial_job_idx=job_idx)
+                results = launch(chunk, job_idx)
                 job_idx += len(chunk)
-                returns.append(results)
                 for r in results:
                     value = r.return_value  # raises the job's own exception, if it raised
                     if isinstance(value, dict) and "config_error" in value and value["config_error"] not in errors:
@@ -556,7 +582,6 @@ class AdaptiveSweep:
             print(f"seedexp: seed=auto: {self.halted or self.decision.reason}", flush=True)
             if self.decision.stop or self.halted:
                 break
-        return returns
 
     def _read(self, job_return: Any) -> None:
         """Remember the metrics of the job's record (None when it is not ok), by its group and seed."""

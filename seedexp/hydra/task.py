@@ -29,6 +29,10 @@ CLI_KEYS = ("seed", "pin", "determinism", "resume", "report", "stop", "tracking"
 
 #: Set on task functions seedexp already wrapped.
 WRAPPED = "__seedexp_task__"
+#: The user's own task function, on its wrapper.
+USER_FN = "__seedexp_user_fn__"
+#: Its code identity, taken in the sweep's driver: in a worker process ``__main__`` is another file.
+USER_CODE = "__seedexp_code__"
 
 
 def parse_bool(value: Any, key: str) -> bool:
@@ -259,6 +263,54 @@ def full_error() -> bool:
     return os.environ.get("SEEDEXP_FULL_ERROR", os.environ.get("HYDRA_FULL_ERROR")) == "1"
 
 
+def job_spec(cfg: Any, hc: Any, *, user_fn: Callable[..., Any] | None = None,
+             cli: bool = False) -> tuple[RunSpec, bool, Callable[[SeedPlan], Callable[[], Any]], Path]:
+    """``(spec, resume, prepare, run_dir)`` of the current Hydra job (``hc``: its ``HydraConfig``)."""
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(config, dict)
+    if cli:
+        check_cli_keys(config)
+        target, fn = experiment_target(config.get("experiment"))
+        prepare = prepare_experiment(config["experiment"], target)
+    else:
+        assert user_fn is not None
+        fn, target = user_fn, f"{getattr(user_fn, '__module__', '?')}.{getattr(user_fn, '__qualname__', '?')}"
+        prepare = prepare_user_task(user_fn, cfg)
+    code = getattr(fn, USER_CODE, None) or code_identity(fn)
+    spec, resume = spec_from_config(config, list(hc.overrides.task), target, code)
+    run_dir = Path(hc.runtime.output_dir)
+    if hc.mode == RunMode.MULTIRUN:
+        check_inside(run_dir, Path(hc.sweep.dir))
+    return spec, resume, prepare, run_dir
+
+
+def completed_record_of(task_function: Callable[..., Any], cfg: Any) -> dict[str, Any] | None:
+    """The record resume would return for the current job without running it, or None.
+
+    The sweep's fast path asks this before it copies the job's config: a
+    finished sweep resumes at the cost of a record read a run.
+    """
+    from hydra.core.hydra_config import HydraConfig
+
+    from ..core import resumed_record
+    from ..record import RECORD_NAME
+
+    user_fn, cli = getattr(task_function, USER_FN, None), task_function is cli_task
+    if user_fn is None and not cli:
+        return None
+    hc = HydraConfig.get()
+    if not os.path.isfile(os.path.join(str(hc.runtime.output_dir), RECORD_NAME)):
+        return None
+    try:
+        spec, resume, _, run_dir = job_spec(cfg, hc, user_fn=user_fn, cli=cli)
+    except Exception:  # noqa: BLE001 - the job itself runs and reports it
+        return None
+    return resumed_record(run_dir, spec) if resume else None
+
+
 def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = False) -> dict[str, Any]:
     """Run the current Hydra job through seedexp; return its record.
 
@@ -269,26 +321,12 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
-    from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     hc = HydraConfig.get()
     sweeping = hc.mode == RunMode.MULTIRUN
     try:
-        config = OmegaConf.to_container(cfg, resolve=True)
-        assert isinstance(config, dict)
-        if cli:
-            check_cli_keys(config)
-            target, fn = experiment_target(config.get("experiment"))
-            prepare = prepare_experiment(config["experiment"], target)
-        else:
-            assert user_fn is not None
-            fn, target = user_fn, f"{getattr(user_fn, '__module__', '?')}.{getattr(user_fn, '__qualname__', '?')}"
-            prepare = prepare_user_task(user_fn, cfg)
-        spec, resume = spec_from_config(config, list(hc.overrides.task), target, code_identity(fn))
-        run_dir = Path(hc.runtime.output_dir)
-        if sweeping:
-            check_inside(run_dir, Path(hc.sweep.dir))
+        spec, resume, prepare, run_dir = job_spec(cfg, hc, user_fn=user_fn, cli=cli)
         record = execute(spec, prepare, run_dir, resume=resume)
     except (SeedexpError, OmegaConfBaseException) as exc:  # what was asked cannot run: one line
         if full_error():
@@ -307,6 +345,16 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
     return record
 
 
+def pin_code(task_function: Callable[..., Any]) -> None:
+    """Take the user's code identity now, in the driver, for jobs that run in worker processes."""
+    user_fn = getattr(task_function, USER_FN, None)
+    if user_fn is not None and getattr(user_fn, USER_CODE, None) is None:
+        try:
+            setattr(user_fn, USER_CODE, code_identity(user_fn))
+        except (AttributeError, TypeError):  # a callable without a __dict__: identified where it runs
+            pass
+
+
 def wrap_task(task_function: Callable[..., Any]) -> Callable[..., Any]:
     """A task function that runs through seedexp (records, seeds, resume); idempotent."""
     if getattr(task_function, WRAPPED, False):
@@ -317,6 +365,7 @@ def wrap_task(task_function: Callable[..., Any]) -> Callable[..., Any]:
         return run_job(cfg, user_fn=task_function)
 
     setattr(seedexp_task, WRAPPED, True)
+    setattr(seedexp_task, USER_FN, task_function)
     return seedexp_task
 
 

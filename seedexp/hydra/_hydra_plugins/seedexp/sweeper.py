@@ -18,18 +18,25 @@ class SeedexpSweeper(BasicSweeper):
     ``stop.*`` target is met (:class:`seedexp.hydra.sweeper.AdaptiveSweep`).
 
     Parameters are those of Hydra's basic sweeper (``max_batch_size``,
-    ``params``). See :class:`seedexp.hydra.sweeper.SweepDriver`.
+    ``params``), and ``fast``: with the basic or joblib launcher, compose each
+    configuration once, not each run (:mod:`seedexp.hydra.fast`); ``false``
+    gives Hydra's own per-job path. See :class:`seedexp.hydra.sweeper.SweepDriver`.
     """
 
-    def __init__(self, max_batch_size: Optional[int] = None, params: Optional[dict] = None) -> None:
+    def __init__(self, max_batch_size: Optional[int] = None, params: Optional[dict] = None,
+                 fast: bool = True) -> None:
         super().__init__(max_batch_size=max_batch_size, params=params)
         self._driver: Any = None
+        self._fast = fast
 
     def setup(self, *, hydra_context: Any, task_function: Any, config: Any) -> None:
         from seedexp.hydra.sweeper import SweepDriver, wrap_task
+        from seedexp.hydra.task import pin_code
 
-        super().setup(hydra_context=hydra_context, task_function=wrap_task(task_function), config=config)
-        self._driver = SweepDriver(self, config)
+        task = wrap_task(task_function)
+        pin_code(task)  # jobs on workers (joblib, Ray, SLURM) identify the code the driver runs
+        super().setup(hydra_context=hydra_context, task_function=task, config=config)
+        self._driver = SweepDriver(self, config, fast=self._fast)
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         # A seed sweep's jobs differ in values, not structure: composing the first job of a

@@ -1,0 +1,361 @@
+"""The fast path of a sweep: one Hydra composition per configuration, not one per run.
+
+A seed sweep's jobs differ in values (``seed=3``, ``experiment.C=0.1``), not in
+structure. Hydra's launchers compose every job's config from the YAML files
+again (40-80 ms a job); here the jobs that share a structure - the same config
+group choices and the same ``+``/``~``/``hydra.*`` overrides - share one
+composed config, the *template*, and each job sets its own values on it with
+``OmegaConf.update``, as Hydra applies a value override. The per-job fields of
+``hydra.*`` (``job.num``, ``job.id``, ``job.override_dirname``,
+``overrides.task``, ``runtime.output_dir``) are set as Hydra sets them, so run
+dirs, records and ``HydraConfig.get()`` in the task are those of Hydra's path.
+
+A job whose record is already complete is skipped before its config is copied
+(resume costs a record read, not a composition). The task function gets its
+own copy of the config; logging (``hydra.job_logging``: the run dir's
+``<job name>.log``), ``hydra.job.chdir`` and ``hydra.job.env_set`` are as in
+Hydra's ``run_job``. Hydra's per-run ``.hydra/*.yaml`` files are not written:
+``result.json`` holds the resolved config and the overrides (and the sweep's
+``multirun.yaml`` the Hydra settings); ``hydra.sweeper.fast=false`` brings
+Hydra's own per-job path back, files included.
+
+Used with Hydra's basic launcher (in this process) and the joblib launcher
+(batches of runs on warm loky workers, each under ``PYTHONHASHSEED=0``). Other
+launchers (Ray, SLURM) and apps with ``hydra.callbacks`` keep Hydra's per-job
+path; so does any job whose overrides cannot be split into structure and
+values (a key given twice).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Sequence
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FastPath", "Job"]
+
+_PRIMITIVE = (str, int, float, bool, type(None))
+_BASIC = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+_JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+
+
+@dataclass
+class Job:
+    """One job of the fast path: its index, overrides, the values it sets and its structure."""
+
+    idx: int
+    overrides: list[str]
+    values: list[tuple[str, Any]]  # (key, parsed value) of the plain value overrides
+    dirname_items: list[tuple[str, str]]  # (key, line) of the app overrides, for hydra.job.override_dirname
+    structure: tuple[str, ...]  # the overrides that are not plain values, verbatim
+
+
+class Planner:
+    """Splits a job's overrides into structure and values (Hydra's own parser and config repository)."""
+
+    def __init__(self, config_loader: Any) -> None:
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        parser = OverridesParser.create(config_loader=config_loader)
+        self._parse = lru_cache(maxsize=4096)(lambda line: parser.parse_overrides([line])[0])
+        self._repo = getattr(config_loader, "repository", None)
+        self._groups: dict[str, bool] = {}
+
+    def _is_group(self, key: str) -> bool:
+        if key not in self._groups:
+            try:
+                self._groups[key] = self._repo is None or bool(self._repo.group_exists(key))
+            except Exception:  # noqa: BLE001 - unknown: treat as structure (full composition)
+                self._groups[key] = True
+        return self._groups[key]
+
+    def job(self, idx: int, overrides: Sequence[str]) -> Job | None:
+        """The job, or None when it must go through Hydra's full composition."""
+        from hydra.core.override_parser.types import OverrideType, ValueType
+
+        try:
+            parsed = [self._parse(line) for line in overrides]
+        except Exception:  # noqa: BLE001 - Hydra's own path reports a bad override
+            return None
+        keys = [o.key_or_group for o in parsed]
+        if len(set(keys)) != len(keys):
+            return None
+        values, structure, items = [], [], []
+        for line, o in zip(overrides, parsed):
+            if not o.is_hydra_override():
+                items.append((o.key_or_group, o.input_line or line))
+            value = o.value() if o.value_type == ValueType.ELEMENT else None
+            if (o.type == OverrideType.CHANGE and o.package is None and o.value_type == ValueType.ELEMENT
+                    and not o.is_hydra_override() and isinstance(value, _PRIMITIVE)
+                    and not self._is_group(o.key_or_group)):
+                values.append((o.key_or_group, value))
+            else:
+                structure.append(line)
+        return Job(idx, list(overrides), values, items, (*structure, "|", *sorted(k for k, _ in values)))
+
+
+@dataclass
+class _Template:
+    """A composed config shared by the jobs of one structure; each job sets its values on it in turn."""
+
+    full: Any  # the composed config, hydra node included: HydraConfig.get() reads it
+    task: Any = None  # the same without the hydra node: copied for each job's task function
+    sweep_dir: str = ""
+    chdir: bool = False
+    exclude: frozenset[str] = frozenset()
+    kv_sep: str = "="
+    item_sep: str = ","
+
+    @classmethod
+    def of(cls, full: Any) -> "_Template":
+        from hydra import version
+        from omegaconf import OmegaConf, open_dict, read_write
+
+        task = copy.deepcopy(full)
+        with read_write(task), open_dict(task):
+            del task["hydra"]
+        hydra = full.hydra
+        chdir = hydra.job.chdir
+        if chdir is None:  # as Hydra's run_job decides it
+            chdir = not version.base_at_least("1.2")
+        dirname = hydra.job.config.override_dirname
+        OmegaConf.set_readonly(hydra, True)  # as HydraConfig holds it; apply() opens it for the per-job fields
+        return cls(full=full, task=task, sweep_dir=str(OmegaConf.select(full, "hydra.sweep.dir")), chdir=bool(chdir),
+                   exclude=frozenset(str(k) for k in dirname.exclude_keys), kv_sep=str(dirname.kv_sep),
+                   item_sep=str(dirname.item_sep))
+
+    def apply(self, job: Job, job_id: Any) -> str:
+        """Set the job's values and Hydra's per-job fields; return its output dir (absolute)."""
+        from omegaconf import OmegaConf, open_dict, read_write
+
+        for key, value in job.values:
+            OmegaConf.update(self.full, key, value, merge=True)
+            OmegaConf.update(self.task, key, value, merge=True)
+        lines = sorted(line for key, line in job.dirname_items if key not in self.exclude)
+        hydra = self.full.hydra
+        with read_write(hydra), open_dict(hydra):
+            hydra.job.num = job.idx
+            hydra.job.id = job_id
+            hydra.job.override_dirname = self.item_sep.join(lines).replace("=", self.kv_sep)
+            hydra.overrides.task = list(job.overrides)
+            subdir = str(OmegaConf.select(self.full, "hydra.sweep.subdir"))
+            output_dir = os.path.abspath(os.path.join(self.sweep_dir, subdir))
+            hydra.runtime.output_dir = output_dir
+        return output_dir
+
+    def env_set(self) -> dict[str, str]:
+        """``hydra.job.env_set``, resolved for the current job (it may interpolate the job's values)."""
+        from omegaconf import OmegaConf
+
+        env = self.full.hydra.job.env_set
+        return {str(k): str(v) for k, v in OmegaConf.to_container(env, resolve=True).items()} if env else {}
+
+
+class Runner:
+    """Runs fast-path jobs in this process: the driver's (basic launcher) or a loky worker's."""
+
+    def __init__(self, task_function: Callable[[Any], Any], templates: dict[tuple, Any], job_id: str) -> None:
+        self.task_function = task_function
+        self.templates = {k: v if isinstance(v, _Template) else _Template.of(v) for k, v in templates.items()}
+        self.job_id = job_id  # "num" (basic launcher) or "name_num" (joblib launcher)
+
+    def run(self, job: Job) -> Any:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.core.utils import JobReturn, JobStatus, configure_log, env_override
+
+        from .task import completed_record_of
+
+        template = self.templates[job.structure]
+        full = template.full
+        job_id = job.idx if self.job_id == "num" else f"{full.hydra.job.name}_{job.idx}"
+        output_dir = template.apply(job, job_id)
+        HydraConfig.instance().cfg = full  # type: ignore[assignment] - what set_config holds, without a copy
+        ret = JobReturn(overrides=list(job.overrides), task_name=str(full.hydra.job.name), working_dir=os.getcwd())
+        ret.seedexp_output_dir = output_dir  # type: ignore[attr-defined]
+        ret.seedexp_job = job.idx  # type: ignore[attr-defined]
+        done = completed_record_of(self.task_function, template.task)
+        if done is not None:  # resume: nothing to copy, configure or run
+            ret.status, ret.return_value = JobStatus.COMPLETED, done
+            return ret
+        os.makedirs(output_dir, exist_ok=True)
+        configure_log(full.hydra.job_logging, full.hydra.verbose)
+        log.info("\t#%d : %s", job.idx, " ".join(job.overrides))
+        task_cfg = copy.deepcopy(template.task)
+        old_cwd = os.getcwd()
+        try:
+            if template.chdir:
+                os.chdir(output_dir)
+                ret.working_dir = output_dir
+            with env_override(template.env_set()):
+                try:
+                    ret.return_value = self.task_function(task_cfg)
+                    ret.status = JobStatus.COMPLETED
+                except Exception as exc:  # noqa: BLE001 - as Hydra's run_job: raised again by .return_value
+                    ret.return_value, ret.status = exc, JobStatus.FAILED
+        finally:
+            if template.chdir:
+                os.chdir(old_cwd)
+        return ret
+
+
+def _small(ret: Any) -> Any:
+    """What a worker sends back: the status, a config error, or the exception (not the whole record)."""
+    from hydra.core.utils import JobStatus
+
+    value = ret._return_value
+    if ret.status == JobStatus.COMPLETED and isinstance(value, dict):
+        ret._return_value = {k: value[k] for k in ("config_error", "status", "seed", "group") if k in value}
+    elif ret.status == JobStatus.FAILED:
+        try:
+            import pickle
+
+            pickle.dumps(value)
+        except Exception:  # noqa: BLE001 - an exception that cannot travel: its text does
+            ret._return_value = RuntimeError(f"{type(value).__name__}: {value}")
+    return ret
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _run_chunk(token: str, singleton_state: Any, task_function: Callable[[Any], Any], templates: dict[tuple, Any],
+               job_id: str, jobs: list[Job], hydra_logging: Any, verbose: Any) -> list[Any]:
+    """A loky worker's batch: the same :class:`Runner`, kept warm for the sweep's later batches."""
+    from hydra.core.singleton import Singleton
+    from hydra.core.utils import configure_log, setup_globals
+
+    if _WORKER.get("token") != token:
+        setup_globals()
+        Singleton.set_state(singleton_state)
+        _WORKER.clear()
+        _WORKER.update(token=token, runner=Runner(task_function, {}, job_id))
+    runner = _WORKER["runner"]
+    for key, full in templates.items():
+        if key not in runner.templates:
+            runner.templates[key] = _Template.of(full)
+    out = []
+    try:
+        for job in jobs:
+            out.append(_small(runner.run(job)))
+            if isinstance(out[-1]._return_value, dict) and "config_error" in out[-1]._return_value:
+                break  # what was asked cannot run: the rest of the chunk would say the same
+    finally:
+        configure_log(hydra_logging, verbose)
+    return out
+
+
+class FastPath:
+    """The fast path of one sweep; :meth:`create` says whether the sweep's launcher allows it."""
+
+    def __init__(self, sweeper: Any, config: Any, n_jobs: int | None) -> None:
+        self.sweeper, self.config, self.n_jobs = sweeper, config, n_jobs
+        self.planner = Planner(sweeper.hydra_context.config_loader)
+        self.composed: dict[tuple, Any] = {}
+        self.runner = Runner(sweeper.launcher.task_function, {}, "num" if n_jobs is None else "name_num")
+        self.token = uuid.uuid4().hex
+        self.skipped = 0
+
+    @classmethod
+    def create(cls, sweeper: Any, config: Any, enabled: bool = True) -> "FastPath | None":
+        """The fast path for this sweep, or None (disabled, another launcher, ``hydra.callbacks`` set)."""
+        from omegaconf import OmegaConf
+
+        launcher = getattr(sweeper, "launcher", None)
+        kind = f"{type(launcher).__module__}.{type(launcher).__qualname__}"
+        if not enabled or kind not in (_BASIC, _JOBLIB) or getattr(launcher, "task_function", None) is None:
+            return None
+        if OmegaConf.select(config, "hydra.callbacks", default=None):
+            return None
+        n_jobs = None
+        if kind == _JOBLIB:
+            value = (getattr(launcher, "joblib", None) or {}).get("n_jobs", -1)
+            n_jobs = int(value) if isinstance(value, int) and not isinstance(value, bool) else -1
+            if n_jobs < 0:
+                n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+            n_jobs = max(1, n_jobs)
+        return cls(sweeper, config, n_jobs)
+
+    def _template(self, job: Job) -> Any:
+        if job.structure not in self.composed:  # the one full composition of this structure
+            loader = self.sweeper.hydra_context.config_loader
+            self.composed[job.structure] = loader.load_sweep_config(self.config, list(job.overrides))
+        return self.composed[job.structure]
+
+    def launch(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> list[Any]:
+        """Run a batch; jobs that need Hydra's full path go to the sweep's launcher, in order."""
+        from hydra.core.utils import configure_log, setup_globals
+
+        setup_globals()
+        jobs = [self.planner.job(initial_job_idx + i, list(o)) for i, o in enumerate(batch)]
+        for job in jobs:
+            if job is not None:
+                self._template(job)  # composition errors surface here, before any run
+        fast = [j for j in jobs if j is not None]
+        out: dict[int, Any] = {}
+        if fast:
+            hydra = self.config.hydra
+            configure_log(hydra.hydra_logging, hydra.verbose)
+            mode = "locally" if self.n_jobs is None else f"on {self.n_jobs} joblib worker(s)"
+            log.info("Launching %d jobs %s (seedexp fast path: %d composed configuration(s))", len(fast), mode,
+                     len({j.structure for j in fast}))
+            try:
+                results = self._run_here(fast) if self.n_jobs is None else self._run_workers(fast)
+            finally:
+                configure_log(hydra.hydra_logging, hydra.verbose)
+            out.update((r.seedexp_job, r) for r in results)  # a batch cut short by a config error is shorter
+        i = 0
+        while i < len(jobs):  # runs of jobs that Hydra composes itself, with their own indices
+            if jobs[i] is not None:
+                i += 1
+                continue
+            start = i
+            while i < len(jobs) and jobs[i] is None:
+                i += 1
+            for k, r in enumerate(self.sweeper.launcher.launch(batch[start:i], initial_job_idx=initial_job_idx + start)):
+                out[initial_job_idx + start + k] = r
+        return [out[k] for k in sorted(out)]
+
+    def _run_here(self, jobs: list[Job]) -> list[Any]:
+        for key, full in self.composed.items():
+            if key not in self.runner.templates:
+                self.runner.templates[key] = _Template.of(full)
+        results = []
+        for job in jobs:
+            results.append(self.runner.run(job))
+            value = results[-1]._return_value
+            if isinstance(value, dict) and "config_error" in value:
+                break  # what was asked cannot run: the sweep stops after this batch
+        return results
+
+    def _run_workers(self, jobs: list[Job]) -> list[Any]:
+        from hydra.core.singleton import Singleton
+        from joblib.externals.loky import get_reusable_executor
+
+        from ..frameworks.pyrandom import HASH_SEED
+
+        assert self.n_jobs is not None
+        size = max(1, min(32, math.ceil(len(jobs) / (self.n_jobs * 4))))
+        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+        executor = get_reusable_executor(max_workers=self.n_jobs, env={"PYTHONHASHSEED": HASH_SEED})
+        state = Singleton.get_state()
+        hydra = self.config.hydra
+        futures = []
+        for chunk in chunks:
+            templates = {j.structure: self.composed[j.structure] for j in chunk}
+            futures.append(executor.submit(_run_chunk, self.token, state, self.runner.task_function, templates,
+                                           self.runner.job_id, chunk, hydra.hydra_logging, hydra.verbose))
+        results: list[Any] = []
+        try:
+            for future in futures:
+                results.extend(future.result())  # a worker that died raises here: the summary names the rest
+        finally:
+            for future in futures:
+                future.cancel()
+        return results
