@@ -238,7 +238,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
     if directory is not None:
         _write(directory / TRACEBACK_NAME, lambda: _clear_stale(directory), "remove")
         # the marker: a process that dies from here on leaves "running"
-        _write(directory / RECORD_NAME, lambda: write_record(directory, record))
+        _write(directory / RECORD_NAME, lambda: write_record(directory, record, durable=False))
     interrupted: BaseException | None = None
     t0 = time.perf_counter()
     token = _CURRENT.set(plan)
@@ -247,6 +247,8 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         record["metrics"], record["fingerprints"] = check_result(result, spec.experiment)
         record["status"] = "ok"
     except BaseException as exc:  # noqa: BLE001 - the experiment's failure is recorded, never lost
+        if requeued(exc):
+            raise  # the requeued job runs it again; its record stays the "running" marker until then
         if isinstance(exc, KeyboardInterrupt):
             interrupted = exc
         record["status"] = "failed"
@@ -281,6 +283,22 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         print(f"seedexp: run failed (seed={plan.master}): {err['type']}: {one_line(err['message'])}{where}",
               file=sys.stderr)
     return record
+
+
+def requeued(exc: BaseException) -> bool:
+    """Is ``exc`` the ``SystemExit`` of submitit's signal handler, after it requeued a preempted SLURM job?
+
+    That exit is not the run's failure: the job is run again from its start
+    once SLURM restarts it, so the run must not be recorded as failed.
+    """
+    if not isinstance(exc, SystemExit):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.replace(os.sep, "/").endswith("submitit/core/job_environment.py"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def crashed_attempt(run_dir: Path) -> dict[str, Any] | None:

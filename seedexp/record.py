@@ -137,8 +137,12 @@ def _umask() -> int:
     return mask
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers never see half a file."""
+def write_text_atomic(path: Path, text: str, durable: bool = True) -> None:
+    """Write ``text`` to ``path`` so that readers never see half a file.
+
+    ``durable``: also ``fsync`` before the rename, so that the file survives a
+    power cut (a killed process never leaves half a file either way).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -147,7 +151,8 @@ def write_text_atomic(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -157,15 +162,18 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+def write_json_atomic(path: Path, data: Mapping[str, Any], durable: bool = True) -> None:
     """Write ``data`` as JSON to ``path`` atomically (NaN/inf are refused: store them as null)."""
-    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n", durable)
 
 
-def write_record(run_dir: Path, record: Mapping[str, Any]) -> Path:
-    """Write ``record`` as ``<run_dir>/result.json`` atomically; return the path."""
+def write_record(run_dir: Path, record: Mapping[str, Any], durable: bool = True) -> Path:
+    """Write ``record`` as ``<run_dir>/result.json`` atomically; return the path.
+
+    ``durable=False`` for the ``running`` marker: it is replaced within the run.
+    """
     path = Path(run_dir) / RECORD_NAME
-    write_json_atomic(path, record)
+    write_json_atomic(path, record, durable)
     return path
 
 

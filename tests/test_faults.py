@@ -273,9 +273,6 @@ def test_full_disk(tmp_path, mounts, finished, capsys):
     assert done.returncode == 0, done.stderr
     assert read_json(disk / "sw" / "summary.json")["n_ok"] == 5
 
-    known_gap(len(middle_lines) > 1, "sweeper.py: an OSError raised by the launcher (Hydra writing a job's .hydra/ "
-                                     "on the full disk) is re-raised (HYDRA_FULL_ERROR, always 1 under the CLI) and "
-                                     "the failed summary write is a second line: fold them into one line")
     no_traceback(middle)
     assert len(middle_lines) == 1 and "No space left on device" in middle_lines[0], middle.stderr
 

@@ -33,6 +33,7 @@ import logging
 import math
 import os
 import uuid
+from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Sequence
@@ -170,7 +171,8 @@ class Runner:
         from hydra.core.hydra_config import HydraConfig
         from hydra.core.utils import JobReturn, JobStatus, configure_log, env_override
 
-        from .task import completed_record_of
+        from ..errors import ConfigError
+        from .task import check_inside, completed_record_of
 
         template = self.templates[job.structure]
         full = template.full
@@ -180,6 +182,11 @@ class Runner:
         ret = JobReturn(overrides=list(job.overrides), task_name=str(full.hydra.job.name), working_dir=os.getcwd())
         ret.seedexp_output_dir = output_dir  # type: ignore[attr-defined]
         ret.seedexp_job = job.idx  # type: ignore[attr-defined]
+        try:
+            check_inside(Path(output_dir), Path(template.sweep_dir))  # before a directory is made out there
+        except ConfigError as exc:
+            ret.status, ret.return_value = JobStatus.COMPLETED, {"config_error": str(exc)}
+            return ret
         done = completed_record_of(self.task_function, template.task)
         if done is not None:  # resume: nothing to copy, configure or run
             ret.status, ret.return_value = JobStatus.COMPLETED, done

@@ -68,12 +68,17 @@ def planned_runs(batches: Sequence[Sequence[Sequence[str]]]) -> list[dict[str, A
     return planned
 
 
-def check_run_dirs_inside(planned: list[dict[str, Any]]) -> None:
-    """Run dirs are named after override values: a value with ``..`` path parts would escape the sweep dir."""
+def check_run_dirs_inside(planned: list[dict[str, Any]], default_subdir: bool = True) -> None:
+    """Run dirs are named after override values: a value with ``..`` path parts could escape the sweep dir.
+
+    An absolute value (``data.path=/data/x.csv``) stays inside under the
+    default ``hydra.sweep.subdir`` (``KEY=VALUE,...``: the name starts with its
+    key); with another subdir it may be the whole name, so it is refused too.
+    """
     for run in planned:
         for item in run["overrides"]:
             value = item.partition("=")[2]
-            if ".." in Path(value).parts or value.startswith("/"):
+            if ".." in Path(value).parts or (value.startswith("/") and not default_subdir):
                 raise ConfigError(f"override {item!r} would put its run directory outside hydra.sweep.dir "
                                   "(a '..' or absolute path in a swept value); use values without '/'")
 
@@ -193,6 +198,13 @@ class SweepDriver:
             raise ConfigError("hydra.sweep.dir is empty; give the sweep a directory, e.g. hydra.sweep.dir=multirun/my_study")
         return Path(text).absolute()
 
+    def _default_subdir(self) -> bool:
+        """Is ``hydra.sweep.subdir`` seedexp's default, the job's ``override_dirname``?"""
+        from omegaconf import OmegaConf
+
+        node = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
+        return isinstance(node, dict) and node.get("subdir") == "${hydra.job.override_dirname}"
+
     def _tracking(self) -> Any:
         """The ``tracking:`` settings, checked before any run (a typo or a missing extra stops here)."""
         from omegaconf import OmegaConf
@@ -233,12 +245,12 @@ class SweepDriver:
         if auto:
             adaptive = AdaptiveSweep.from_config(sw, self.config, overrides, sweep_dir)  # checks stop.* now
             planned = adaptive.planned
-            check_run_dirs_inside(planned_runs([adaptive.jobs(0, 1)]))
+            check_run_dirs_inside(planned_runs([adaptive.jobs(0, 1)]), self._default_subdir())
         else:
             check_stop_unused(self.config)
             sw.overrides = sw.split_arguments(overrides, sw.max_batch_size)
             planned = planned_runs(sw.overrides)
-            check_run_dirs_inside(planned)
+            check_run_dirs_inside(planned, self._default_subdir())
         report_options = self._report_options()
         tracking = self._tracking()
         pin_sweep_dir(self.config, sweep_dir)
@@ -306,17 +318,20 @@ class SweepDriver:
     def _finish(self, sweep_dir: Path, report_options: dict[str, Any], errors: list[str], tracking: Any = None) -> int:
         from ..report import write_summary
 
-        for line in errors:
-            print(f"seedexp: error: {line}", file=sys.stderr)
+        summary, problem = None, None
         try:
             summary = write_summary(sweep_dir, **report_options)
         except SeedexpError as exc:
-            print(f"seedexp: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            problem = str(exc)
         except OSError as exc:
-            print(f"seedexp: error: cannot write the summary in {str(sweep_dir)!r} ({exc.strerror or exc}); "
-                  f"the records are intact - run `seedexp report {sweep_dir} --out DIR` to write it elsewhere",
-                  file=sys.stderr)
+            problem = (f"cannot write the summary in {str(sweep_dir)!r} ({exc.strerror or exc}); the records are "
+                       f"intact - run `seedexp report {sweep_dir} --out DIR` to write it elsewhere")
+        lines = list(errors)
+        if problem is not None:  # what stopped the sweep and the summary it could not write: one line
+            lines[-1:] = [f"{lines[-1]}; and {problem}"] if lines else [problem]
+        for line in lines:
+            print(f"seedexp: error: {line}", file=sys.stderr)
+        if summary is None:
             return EXIT_USAGE
         if tracking is not None:  # the sweep's own files are complete: a tracker that is down is one line
             from ..tracking import send
