@@ -142,7 +142,7 @@ def _run_chunk(fn: Callable[..., Any], jobs: list[tuple[dict[str, Any], int]], o
 def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30, params: Mapping[str, Sequence[Any]] | None = None,
           *, n_jobs: int = 1, out: str | os.PathLike | None = None, pins: Mapping[str, int] | None = None,
           strict: bool = False, threads: int | None = None, resume: bool = True, progress: bool = True,
-          report: Mapping[str, Any] | None = None) -> "Summary":
+          report: Mapping[str, Any] | None = None, tracking: Any = None) -> "Summary":
     """Run ``fn`` for every seed and every combination of ``params``; summarize.
 
     Parameters
@@ -168,6 +168,12 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
         A progress bar (``tqdm.auto``: works in Jupyter and on a terminal).
     report : mapping, optional
         Options of the summary (the ``report:`` settings, see :func:`seedexp.report.write_summary`).
+    tracking : str or mapping, optional
+        Send the summary and every run to a tracker after the sweep, as the
+        ``tracking:`` settings do: ``"mlflow"``, ``"tensorboard"``, or
+        ``{"backend": "mlflow", "uri": "http://127.0.0.1:5000"}`` (see
+        :func:`seedexp.tracking.check_config`; checked before any run). A tracker
+        that is down is one warning: the sweep's files are complete.
 
     Returns
     -------
@@ -180,6 +186,10 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
 
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ConfigError(f"n_jobs={n_jobs!r} must be an integer >= 1")
+    if tracking is not None:
+        from .tracking import check_config
+
+        tracking = check_config(tracking)  # a typo or a missing extra fails before any run
     grid, seed_list = _grid(params), _seeds(seeds)
     out_dir = Path(out if out is not None else Path("multirun") / getattr(fn, "__name__", "sweep")).absolute()
     code = code_identity(fn)
@@ -202,6 +212,14 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
         finally:
             bar.close()
         summary = write_summary(out_dir, **dict(report or {}))
+    if tracking is not None and tracking["backend"]:
+        import warnings
+
+        from .errors import SeedexpWarning
+        from .tracking import send
+
+        for line in send(out_dir, summary, tracking):
+            warnings.warn(line, SeedexpWarning, stacklevel=2)
     return Summary(summary)
 
 

@@ -420,3 +420,14 @@ def test_seedexp_report_sends_a_sweep_later(tmp_path, mlflow_server, client):
     run_seedexp(["report", str(sweep_dir), "--tracking", "mlflow"], cwd=tmp_path, env=env, check_rc=0)
     parents, children = runs_of(client, "tracking_experiments.noisy")
     assert sorted(parents) == ["model=a", "model=b"] and len(children) == 8
+
+
+def test_the_python_api_checks_the_setting_first_and_sends_the_sweep(tmp_path):
+    pytest.importorskip("tensorboard")
+    from seedexp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="mlfow"):
+        make_sweep(tmp_path / "bad", tracking="mlfow")
+    assert not (tmp_path / "bad").exists()  # refused before any run
+    make_sweep(tmp_path / "sw", tracking="tensorboard")
+    assert len(list((tmp_path / "sw" / "tensorboard").glob("seeds/*/seed=*"))) == 8

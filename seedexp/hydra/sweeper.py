@@ -223,8 +223,12 @@ class SweepDriver:
     def _report_options(self) -> dict[str, Any]:
         from omegaconf import OmegaConf
 
+        from ..aggregate import check_options
+
         options = self.config.get("report")
-        return dict(OmegaConf.to_container(options, resolve=True)) if options else {}
+        given = dict(OmegaConf.to_container(options, resolve=True)) if options else {}
+        check_options(given, style="config")  # before any run: a typo here must not cost the sweep
+        return given
 
     def sweep(self, arguments: list[str], _basic_sweep: Callable[[list[str]], Any] | None = None) -> Any:
         """Plan, launch batch by batch, then write and print the summary; exit non-zero unless all runs are ok.
