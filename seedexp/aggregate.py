@@ -1015,7 +1015,9 @@ def load_records(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Every seedexp record under ``sweep_dir``, and a message per ``result.json`` that is not one.
 
     Each record gets ``path``: its run dir relative to ``sweep_dir`` (POSIX form).
-    Records are validated by :func:`seedexp.record.read_record`.
+    Records are validated by :func:`seedexp.record.read_record`, and only the
+    fields a summary reads are kept (:data:`RECORD_FIELDS`: memory stays
+    near 1 KB a run, not the whole record's config, streams and versions).
     """
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
@@ -1027,8 +1029,11 @@ def load_records(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
         except RecordError as exc:
             problems.append(str(exc))
             continue
-        record["path"] = path.parent.relative_to(sweep_dir).as_posix()
-        records.append(record)
+        kept = {k: record[k] for k in RECORD_FIELDS if k in record}
+        kept["group"] = sys.intern(kept["group"])  # one string per group, not one per run
+        kept["metrics"] = {sys.intern(str(k)): v for k, v in (record.get("metrics") or {}).items()}
+        kept["path"] = path.parent.relative_to(sweep_dir).as_posix()
+        records.append(kept)
     return records, problems
 
 

@@ -32,6 +32,7 @@ import copy
 import logging
 import math
 import os
+import re
 import uuid
 from pathlib import Path
 from dataclasses import dataclass
@@ -113,6 +114,9 @@ class _Template:
     exclude: frozenset[str] = frozenset()
     kv_sep: str = "="
     item_sep: str = ","
+    log_movable: bool | None = None  # see _JobLogging
+    default_subdir: bool = True  # hydra.sweep.subdir is ${hydra.job.override_dirname}
+    task_reads_hydra: bool = False  # the task config interpolates ${hydra:...}
 
     @classmethod
     def of(cls, full: Any) -> "_Template":
@@ -128,25 +132,45 @@ class _Template:
             chdir = not version.base_at_least("1.2")
         dirname = hydra.job.config.override_dirname
         OmegaConf.set_readonly(hydra, True)  # as HydraConfig holds it; apply() opens it for the per-job fields
+        subdir = OmegaConf.to_container(hydra.sweep, resolve=False).get("subdir")  # type: ignore[union-attr]
         return cls(full=full, task=task, sweep_dir=str(OmegaConf.select(full, "hydra.sweep.dir")), chdir=bool(chdir),
                    exclude=frozenset(str(k) for k in dirname.exclude_keys), kv_sep=str(dirname.kv_sep),
-                   item_sep=str(dirname.item_sep))
+                   item_sep=str(dirname.item_sep), default_subdir=subdir == "${hydra.job.override_dirname}",
+                   task_reads_hydra="${hydra:" in repr(OmegaConf.to_container(task, resolve=False)))
 
-    def apply(self, job: Job, job_id: Any) -> str:
-        """Set the job's values and Hydra's per-job fields; return its output dir (absolute)."""
-        from omegaconf import OmegaConf, open_dict, read_write
+    def set_values(self, job: Job) -> str | None:
+        """Set the job's values; return its output dir when it is known without Hydra's fields, else None.
+
+        Under the default ``hydra.sweep.subdir`` (the override dirname) the run
+        dir is known at once, so that resume can skip a complete run before
+        :meth:`set_fields` (unless the task config reads ``${hydra:...}``).
+        """
+        from omegaconf import OmegaConf
 
         for key, value in job.values:
             OmegaConf.update(self.full, key, value, merge=True)
             OmegaConf.update(self.task, key, value, merge=True)
+        if self.default_subdir and not self.task_reads_hydra:
+            return os.path.abspath(os.path.join(self.sweep_dir, self.dirname(job)))
+        return None
+
+    def dirname(self, job: Job) -> str:
+        """``hydra.job.override_dirname`` of the job, as Hydra computes it."""
         lines = sorted(line for key, line in job.dirname_items if key not in self.exclude)
+        return self.item_sep.join(lines).replace("=", self.kv_sep)
+
+    def set_fields(self, job: Job, job_id: Any) -> str:
+        """Set Hydra's per-job fields (``HydraConfig.get()`` reads them); return the output dir (absolute)."""
+        from omegaconf import OmegaConf, open_dict, read_write
+
         hydra = self.full.hydra
+        dirname = self.dirname(job)
         with read_write(hydra), open_dict(hydra):
             hydra.job.num = job.idx
             hydra.job.id = job_id
-            hydra.job.override_dirname = self.item_sep.join(lines).replace("=", self.kv_sep)
+            hydra.job.override_dirname = dirname
             hydra.overrides.task = list(job.overrides)
-            subdir = str(OmegaConf.select(self.full, "hydra.sweep.subdir"))
+            subdir = dirname if self.default_subdir else str(OmegaConf.select(self.full, "hydra.sweep.subdir"))
             output_dir = os.path.abspath(os.path.join(self.sweep_dir, subdir))
             hydra.runtime.output_dir = output_dir
         return output_dir
@@ -159,6 +183,61 @@ class _Template:
         return {str(k): str(v) for k, v in OmegaConf.to_container(env, resolve=True).items()} if env else {}
 
 
+#: What ``hydra.job_logging`` may interpolate for its files to be moved from run dir to run dir.
+_LOG_KEYS = {"${hydra.runtime.output_dir}", "${hydra:runtime.output_dir}", "${hydra.job.name}", "${hydra:job.name}"}
+
+
+class _JobLogging:
+    """``hydra.job_logging`` for each job: Hydra's ``configure_log`` once per configuration, then cheaper.
+
+    Between the jobs of one template the logging config differs only in the run
+    dir its files go to (when it interpolates nothing else): the file handlers
+    Hydra configured are pointed at the next run dir instead of configuring
+    everything again. Whenever the root logger's handlers are not the ones
+    configured (the task added or removed one), Hydra configures it all again,
+    as it would for every job.
+    """
+
+    def __init__(self) -> None:
+        self.template: Any = None
+        self.output_dir = ""
+        self.handlers: tuple = ()
+
+    @staticmethod
+    def _movable(template: Any) -> bool:
+        from omegaconf import OmegaConf
+
+        if getattr(template, "log_movable", None) is None:
+            text = repr(OmegaConf.to_container(template.full.hydra.job_logging, resolve=False))
+            template.log_movable = set(re.findall(r"\$\{[^}]*\}", text)) <= _LOG_KEYS
+        return template.log_movable
+
+    def configure(self, template: Any, output_dir: str) -> None:
+        from hydra.core.utils import configure_log
+
+        root = logging.getLogger()
+        if template is self.template and tuple(root.handlers) == self.handlers and self._movable(template):
+            self._move(self.output_dir, output_dir)
+        else:
+            configure_log(template.full.hydra.job_logging, template.full.hydra.verbose)
+            self.template, self.handlers = template, tuple(root.handlers)
+        self.output_dir = output_dir
+
+    @staticmethod
+    def _move(old: str, new: str) -> None:
+        loggers = [logging.getLogger(), *(x for x in logging.Logger.manager.loggerDict.values()
+                                          if isinstance(x, logging.Logger))]
+        prefix = os.path.join(old, "")
+        for handler in {h for logger in loggers for h in logger.handlers}:
+            if isinstance(handler, logging.FileHandler) and handler.baseFilename.startswith(prefix):
+                path = os.path.join(new, handler.baseFilename[len(prefix):])
+                stream = open(path, handler.mode, encoding=handler.encoding, errors=handler.errors)
+                old_stream = handler.setStream(stream)
+                handler.baseFilename = path
+                if old_stream is not None:
+                    old_stream.close()
+
+
 class Runner:
     """Runs fast-path jobs in this process: the driver's (basic launcher) or a loky worker's."""
 
@@ -166,18 +245,20 @@ class Runner:
         self.task_function = task_function
         self.templates = {k: v if isinstance(v, _Template) else _Template.of(v) for k, v in templates.items()}
         self.job_id = job_id  # "num" (basic launcher) or "name_num" (joblib launcher)
+        self._logging = _JobLogging()
 
     def run(self, job: Job) -> Any:
         from hydra.core.hydra_config import HydraConfig
-        from hydra.core.utils import JobReturn, JobStatus, configure_log, env_override
+        from hydra.core.utils import JobReturn, JobStatus, env_override
 
         from ..errors import ConfigError
-        from .task import check_inside, completed_record_of
+        from .task import check_inside, cli_task, completed_record_of
 
         template = self.templates[job.structure]
         full = template.full
         job_id = job.idx if self.job_id == "num" else f"{full.hydra.job.name}_{job.idx}"
-        output_dir = template.apply(job, job_id)
+        early = template.set_values(job)
+        output_dir = early or template.set_fields(job, job_id)
         HydraConfig.instance().cfg = full  # type: ignore[assignment] - what set_config holds, without a copy
         ret = JobReturn(overrides=list(job.overrides), task_name=str(full.hydra.job.name), working_dir=os.getcwd())
         ret.seedexp_output_dir = output_dir  # type: ignore[attr-defined]
@@ -187,14 +268,17 @@ class Runner:
         except ConfigError as exc:
             ret.status, ret.return_value = JobStatus.COMPLETED, {"config_error": str(exc)}
             return ret
-        done = completed_record_of(self.task_function, template.task)
+        done = completed_record_of(self.task_function, template.task, job.overrides, output_dir, template.sweep_dir)
         if done is not None:  # resume: nothing to copy, configure or run
             ret.status, ret.return_value = JobStatus.COMPLETED, done
             return ret
+        if early is not None:
+            template.set_fields(job, job_id)
         os.makedirs(output_dir, exist_ok=True)
-        configure_log(full.hydra.job_logging, full.hydra.verbose)
+        self._logging.configure(template, output_dir)
         log.info("\t#%d : %s", job.idx, " ".join(job.overrides))
-        task_cfg = copy.deepcopy(template.task)
+        # the user's task gets its own copy, as from Hydra; the seedexp command's only reads it
+        task_cfg = template.task if self.task_function is cli_task else copy.deepcopy(template.task)
         old_cwd = os.getcwd()
         try:
             if template.chdir:

@@ -14,10 +14,11 @@ import difflib
 import functools
 import re
 import inspect
+import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import ConfigError, SeedexpError
 from ..record import config_hash, group_of
@@ -194,7 +195,12 @@ def prepare_experiment(experiment: Mapping[str, Any], target: str) -> Callable[[
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
+    scalars = all(isinstance(v, _SCALARS) for k, v in experiment.items() if k != "_target_")
+    key = json.dumps(dict(experiment), sort_keys=True) if scalars else None
+
     def prepare(plan: SeedPlan) -> Callable[[], Any]:
+        if key is not None and key in _PREPARED:  # the same node, scalars only: nothing a run could change
+            return functools.partial(_PREPARED[key], seeds=plan)
         try:
             fn = instantiate(experiment, _partial_=True)
         except InstantiationException as exc:
@@ -208,9 +214,19 @@ def prepare_experiment(experiment: Mapping[str, Any], target: str) -> Callable[[
 
             inject_config_objects(keywords, plan)
         _check_signature(fn, target)
+        if key is not None:
+            if len(_PREPARED) >= 64:
+                _PREPARED.clear()
+            _PREPARED[key] = fn
         return functools.partial(fn, seeds=plan)
 
     return prepare
+
+
+#: Instantiated experiment nodes whose parameters are all scalars, by their JSON (a sweep's
+#: runs of one configuration share it: Hydra's instantiate is then done once, not per run).
+_PREPARED: dict[str, Any] = {}
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def _check_signature(fn: functools.partial, target: str) -> None:
@@ -263,10 +279,10 @@ def full_error() -> bool:
     return os.environ.get("SEEDEXP_FULL_ERROR", os.environ.get("HYDRA_FULL_ERROR")) == "1"
 
 
-def job_spec(cfg: Any, hc: Any, *, user_fn: Callable[..., Any] | None = None,
-             cli: bool = False) -> tuple[RunSpec, bool, Callable[[SeedPlan], Callable[[], Any]], Path]:
-    """``(spec, resume, prepare, run_dir)`` of the current Hydra job (``hc``: its ``HydraConfig``)."""
-    from hydra.types import RunMode
+def job_spec(cfg: Any, overrides: Sequence[str], run_dir: Path, sweep_dir: Path | None, *,
+             user_fn: Callable[..., Any] | None = None,
+             cli: bool = False) -> tuple[RunSpec, bool, Callable[[SeedPlan], Callable[[], Any]]]:
+    """``(spec, resume, prepare)`` of a Hydra job (``sweep_dir``: None for a single run)."""
     from omegaconf import OmegaConf
 
     config = OmegaConf.to_container(cfg, resolve=True)
@@ -280,35 +296,30 @@ def job_spec(cfg: Any, hc: Any, *, user_fn: Callable[..., Any] | None = None,
         fn, target = user_fn, f"{getattr(user_fn, '__module__', '?')}.{getattr(user_fn, '__qualname__', '?')}"
         prepare = prepare_user_task(user_fn, cfg)
     code = getattr(fn, USER_CODE, None) or code_identity(fn)
-    spec, resume = spec_from_config(config, list(hc.overrides.task), target, code)
-    run_dir = Path(hc.runtime.output_dir)
-    if hc.mode == RunMode.MULTIRUN:
-        check_inside(run_dir, Path(hc.sweep.dir))
-    return spec, resume, prepare, run_dir
+    spec, resume = spec_from_config(config, list(overrides), target, code)
+    if sweep_dir is not None:
+        check_inside(run_dir, sweep_dir)
+    return spec, resume, prepare
 
 
-def completed_record_of(task_function: Callable[..., Any], cfg: Any) -> dict[str, Any] | None:
-    """The record resume would return for the current job without running it, or None.
+def completed_record_of(task_function: Callable[..., Any], cfg: Any, overrides: Sequence[str], run_dir: str,
+                        sweep_dir: str) -> dict[str, Any] | None:
+    """The record resume would return for a sweep's job without running it, or None.
 
     The sweep's fast path asks this before it copies the job's config: a
     finished sweep resumes at the cost of a record read a run.
     """
-    from hydra.core.hydra_config import HydraConfig
-
     from ..core import resumed_record
     from ..record import RECORD_NAME
 
     user_fn, cli = getattr(task_function, USER_FN, None), task_function is cli_task
-    if user_fn is None and not cli:
-        return None
-    hc = HydraConfig.get()
-    if not os.path.isfile(os.path.join(str(hc.runtime.output_dir), RECORD_NAME)):
+    if (user_fn is None and not cli) or not os.path.isfile(os.path.join(run_dir, RECORD_NAME)):
         return None
     try:
-        spec, resume, _, run_dir = job_spec(cfg, hc, user_fn=user_fn, cli=cli)
+        spec, resume, _ = job_spec(cfg, overrides, Path(run_dir), Path(sweep_dir), user_fn=user_fn, cli=cli)
     except Exception:  # noqa: BLE001 - the job itself runs and reports it
         return None
-    return resumed_record(run_dir, spec) if resume else None
+    return resumed_record(Path(run_dir), spec) if resume else None
 
 
 def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = False) -> dict[str, Any]:
@@ -326,7 +337,9 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
     hc = HydraConfig.get()
     sweeping = hc.mode == RunMode.MULTIRUN
     try:
-        spec, resume, prepare, run_dir = job_spec(cfg, hc, user_fn=user_fn, cli=cli)
+        run_dir = Path(hc.runtime.output_dir)
+        spec, resume, prepare = job_spec(cfg, list(hc.overrides.task), run_dir,
+                                         Path(hc.sweep.dir) if sweeping else None, user_fn=user_fn, cli=cli)
         record = execute(spec, prepare, run_dir, resume=resume)
     except (SeedexpError, OmegaConfBaseException) as exc:  # what was asked cannot run: one line
         if full_error():
