@@ -324,10 +324,15 @@ def bootstrap_interval(values: Sequence[float], rng: np.random.Generator, *, n_r
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy's "degenerate distribution" warning: handled above
         res = stats.bootstrap((x,), np.mean, method="BCa", n_resamples=n_resamples, confidence_level=confidence,
-                              batch=200, rng=rng)
+                              batch=_boot_batch(len(x)), rng=rng)
     a = (1.0 - confidence) / 2.0
     mc_se = float(res.standard_error) * math.sqrt(a * (1 - a) / n_resamples) / float(stats.norm.pdf(stats.norm.ppf(a)))
     return float(res.confidence_interval.low), float(res.confidence_interval.high), mc_se
+
+
+def _boot_batch(n: int) -> int:
+    """Resamples per batch: 200 (as always) up to 2,000 seeds, fewer above, so memory stays ~16 MB at any n."""
+    return 200 if n <= 2000 else max(1, 400_000 // n)
 
 
 def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float | None, float | None]:

@@ -37,13 +37,15 @@ import uuid
 from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 log = logging.getLogger(__name__)
 
 __all__ = ["FastPath", "Job"]
 
 _PRIMITIVE = (str, int, float, bool, type(None))
+#: Jobs planned and run at a time (the joblib path: four times as many).
+_SLICE = 512
 _BASIC = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 _JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 
@@ -66,7 +68,7 @@ class Planner:
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
         parser = OverridesParser.create(config_loader=config_loader)
-        self._parse = lru_cache(maxsize=4096)(lambda line: parser.parse_overrides([line])[0])
+        self._parse = lru_cache(maxsize=512)(lambda line: parser.parse_overrides([line])[0])
         self._repo = getattr(config_loader, "repository", None)
         self._groups: dict[str, bool] = {}
 
@@ -377,30 +379,50 @@ class FastPath:
         if job.structure not in self.composed:  # the one full composition of this structure
             loader = self.sweeper.hydra_context.config_loader
             self.composed[job.structure] = loader.load_sweep_config(self.config, list(job.overrides))
+            log.info("seedexp fast path: composed configuration %d: %s", len(self.composed),
+                     " ".join(job.structure[:job.structure.index("|")]) or "(no structural overrides)")
         return self.composed[job.structure]
 
-    def launch(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> list[Any]:
-        """Run a batch; jobs that need Hydra's full path go to the sweep's launcher, in order."""
+    def launch(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> Iterator[Any]:
+        """Run a batch, slice by slice (memory stays flat in the batch's size); yield each job's return.
+
+        Jobs that need Hydra's full path go to the sweep's launcher, in order.
+        After a slice in which a job found a configuration error, it stops.
+        """
         from hydra.core.utils import configure_log, setup_globals
 
         setup_globals()
+        hydra = self.config.hydra
+        configure_log(hydra.hydra_logging, hydra.verbose)
+        mode = "locally" if self.n_jobs is None else f"on {self.n_jobs} joblib worker(s)"
+        log.info("Launching %d jobs %s (seedexp fast path: one Hydra composition per configuration)", len(batch), mode)
+        size = _SLICE if self.n_jobs is None else _SLICE * 4
+        for first in range(0, len(batch), size):
+            results = self._slice(batch[first:first + size], initial_job_idx + first)
+            stop = False
+            for r in results:
+                value = r._return_value
+                stop = stop or (isinstance(value, dict) and "config_error" in value)
+                yield r
+            if stop:
+                return
+
+    def _slice(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> list[Any]:
+        from hydra.core.utils import configure_log
+
         jobs = [self.planner.job(initial_job_idx + i, list(o)) for i, o in enumerate(batch)]
         for job in jobs:
             if job is not None:
-                self._template(job)  # composition errors surface here, before any run
+                self._template(job)  # composition errors surface here, before any run of the slice
         fast = [j for j in jobs if j is not None]
         out: dict[int, Any] = {}
         if fast:
-            hydra = self.config.hydra
-            configure_log(hydra.hydra_logging, hydra.verbose)
-            mode = "locally" if self.n_jobs is None else f"on {self.n_jobs} joblib worker(s)"
-            log.info("Launching %d jobs %s (seedexp fast path: %d composed configuration(s))", len(fast), mode,
-                     len({j.structure for j in fast}))
             try:
                 results = self._run_here(fast) if self.n_jobs is None else self._run_workers(fast)
             finally:
+                hydra = self.config.hydra
                 configure_log(hydra.hydra_logging, hydra.verbose)
-            out.update((r.seedexp_job, r) for r in results)  # a batch cut short by a config error is shorter
+            out.update((r.seedexp_job, r) for r in results)  # a slice cut short by a config error is shorter
         i = 0
         while i < len(jobs):  # runs of jobs that Hydra composes itself, with their own indices
             if jobs[i] is not None:
@@ -419,7 +441,7 @@ class FastPath:
                 self.runner.templates[key] = _Template.of(full)
         results = []
         for job in jobs:
-            results.append(self.runner.run(job))
+            results.append(_small(self.runner.run(job)))  # the record is on disk: a slice holds only statuses
             value = results[-1]._return_value
             if isinstance(value, dict) and "config_error" in value:
                 break  # what was asked cannot run: the sweep stops after this batch

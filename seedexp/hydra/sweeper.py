@@ -29,7 +29,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import ConfigError, RecordError, SeedexpError
 from ..record import RECORD_NAME, group_of, read_record, write_json_atomic
@@ -185,7 +185,7 @@ class SweepDriver:
         self.sweeper, self.config = sweeper, config
         self.fast = FastPath.create(sweeper, config, enabled=fast)
 
-    def launch(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[Any]:
+    def launch(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> Iterable[Any]:
         """Run a batch of jobs: the fast path where the launcher allows it (:mod:`seedexp.hydra.fast`)."""
         if self.fast is not None:
             return self.fast.launch(batch, initial_job_idx)
@@ -268,6 +268,7 @@ class SweepDriver:
                 (sweep_dir / STOPPING_FILE).unlink(missing_ok=True)  # an earlier adaptive sweep's, now stale
             OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
             progress = _Progress(sweep_dir, len(planned)) if sys.stderr.isatty() else None
+            del planned  # on disk now (sweep.json); an adaptive sweep keeps its own
             if progress is not None:
                 progress.start()
             errors: list[str] = []
@@ -560,7 +561,7 @@ class AdaptiveSweep:
 
     # -- the loop
 
-    def run(self, errors: list[str], launch: Callable[[Sequence[Sequence[str]], int], Sequence[Any]],
+    def run(self, errors: list[str], launch: Callable[[Sequence[Sequence[str]], int], Iterable[Any]],
             progress: _Progress | None = None) -> None:
         """Launch batch after batch (``launch(jobs, first index)``) until the rule stops the sweep.
 
