@@ -666,7 +666,15 @@ def paired(a: Sequence[float], b: Sequence[float], rng: np.random.Generator | np
 RECORD_FIELDS = ("group", "seed", "status", "metrics", "error", "path")
 
 
+class _Run(dict):
+    """A run as :func:`load_records` builds it: already in :func:`_check_record`'s form (no second copy)."""
+
+    __slots__ = ()
+
+
 def _check_record(i: int, rec: Any) -> dict[str, Any]:
+    if type(rec) is _Run:
+        return rec
     where = f"record #{i}" + (f" ({rec.get('path')})" if isinstance(rec, Mapping) and rec.get("path") else "")
     if not isinstance(rec, Mapping):
         raise RecordError(f"{where} is a {type(rec).__name__}, not a dict; summarize needs dicts with "
@@ -1034,11 +1042,15 @@ def load_records(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
         except RecordError as exc:
             problems.append(str(exc))
             continue
-        kept = {k: record[k] for k in RECORD_FIELDS if k in record}
-        kept["group"] = sys.intern(kept["group"])  # one string per group, not one per run
-        kept["metrics"] = {sys.intern(str(k)): v for k, v in (record.get("metrics") or {}).items()}
-        kept["path"] = path.parent.relative_to(sweep_dir).as_posix()
-        records.append(kept)
+        record["path"] = path.parent.relative_to(sweep_dir).as_posix()
+        try:
+            run = _check_record(len(records), record)  # the fields a summary reads, nothing else
+        except RecordError as exc:
+            problems.append(str(exc))
+            continue
+        run["group"] = sys.intern(run["group"])  # one string per group, not one per run
+        run["metrics"] = {sys.intern(k): v for k, v in run["metrics"].items()}
+        records.append(_Run(run))
     return records, problems
 
 

@@ -20,6 +20,7 @@ usage: seedexp [-m] [OVERRIDE ...]          run an experiment, or a sweep with -
   seedexp experiment=imbalanced_clf seed=12321              one run -> outputs/DATE/TIME/result.json
   seedexp -m experiment=imbalanced_clf 'seed=range(0,30)'   a 30-seed sweep -> multirun/DATE/TIME/
   seedexp -m 'seed=range(0,30)' experiment.model=rf,lr      two configurations x 30 seeds, compared
+  seedexp -m 'seed=auto' stop.halfwidth=0.01                seeds 0, 1, 2, ... until the interval is that narrow
   seedexp report SWEEP_DIR                                  (re)build a sweep's summary
   seedexp compare SWEEP_DIR --metric test_f1                paired comparisons of one metric
   seedexp plan SWEEP_DIR --halfwidth 0.01                   how many seeds a precision needs
@@ -31,7 +32,8 @@ a sweep (-m) writes one run dir per configuration+seed under hydra.sweep.dir and
 root, summary.md / summary.json / summary.csv / runs.csv / summary.png. Re-running the same
 sweep command resumes it. Your own experiments: --config-dir DIR with DIR/experiment/NAME.yaml
 (`_target_: your_module.run`), or DIR/config.yaml with `defaults: [seedexp, _self_]`.
-Settings: seed, pin.STREAM, determinism.strict, determinism.threads, resume, report.*.
+Settings: seed, pin.STREAM, determinism.strict, determinism.threads, resume, report.*, stop.*
+(seed=auto), tracking.*; every one with its default: seedexp --cfg job.
 Errors print one line (HYDRA_FULL_ERROR=1 shows the traceback). seedexp --version.
 """
 

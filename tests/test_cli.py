@@ -46,6 +46,7 @@ def test_verify_help_lists_overrides_and_unknown_options_are_rejected_before_run
     (["seed=0,1,2"], "add -m (--multirun)"),
     (["seed=0..5"], "-m 'seed=range(0,6)'"),
     (["seed=-1"], "seed=-1 cannot be used as a seed"),
+    (["seed=auto"], "seed=auto is an adaptive sweep"),
     (["determinism.strict=maybe"], "determinism.strict='maybe' is not a boolean"),
     (["determinism.threads=-3"], "determinism.threads=-3: expected a positive integer or null"),
     (["resume=perhaps"], "resume='perhaps' is not a boolean"),

@@ -60,6 +60,9 @@ def parse_threads(value: Any) -> int | None:
 
 def _seed_value(value: Any) -> Any:
     """Hints for the common slips in ``seed=`` (the SeedError itself comes from seeds.check_seed)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        raise ConfigError("seed=auto is an adaptive sweep (seeds 0, 1, 2, ... until the stop.* target is met): add "
+                          "-m, e.g. seedexp -m experiment=NAME 'seed=auto' stop.halfwidth=0.01")
     if isinstance(value, str) and (".." in value or "," in value or "-" in value.strip("-")):
         raise ConfigError(f"seed={value!r} is not a seed; for a sweep over seeds use -m 'seed=range(0,6)' "
                           "(or -m seed=0,1,2); for one run give one integer, e.g. seed=12321")
