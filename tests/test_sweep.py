@@ -138,12 +138,18 @@ def test_report_on_a_corrupt_record_is_one_line_and_keeps_the_file(tmp_path):
     assert missing.returncode == 2 and "no_such_dir" in missing.stderr and len(missing.stderr.splitlines()) == 1
 
 
-def test_sweeper_composes_once_and_a_later_bad_job_keeps_earlier_records(tmp_path):
-    proc = run_seedexp(["--config-dir", str(TEST_CONF), "-m", "experiment=init_only,does_not_exist", "seed=1",
+def test_a_bad_configuration_is_refused_before_any_run_and_earlier_records_are_kept(tmp_path):
+    # the sweep composes each configuration once, before the runs of its slice (as Hydra's own
+    # sweeper validates a batch): a later bad configuration costs no run, and loses none
+    first = run_seedexp(["--config-dir", str(TEST_CONF), "-m", "experiment=init_only", "seed=1",
+                         "hydra.sweep.dir=sw"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    proc = run_seedexp(["--config-dir", str(TEST_CONF), "-m", "experiment=init_only,does_not_exist", "seed=1,2",
                         "hydra.sweep.dir=sw"], tmp_path)
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "unknown experiment 'does_not_exist'" in lines[0]
     assert read_json(tmp_path / "sw" / "experiment=init_only,seed=1" / "result.json")["status"] == "ok"
+    assert not (tmp_path / "sw" / "experiment=init_only,seed=2").exists()  # nothing ran
     assert "SeedexpSweeper" in (tmp_path / "sw" / "multirun.yaml").read_text()
-    assert "partial summary (1 ok of 2 planned run(s)" in proc.stdout and (tmp_path / "sw" / "summary.md").is_file()
+    assert "partial summary (1 ok of 4 planned run(s)" in proc.stdout and (tmp_path / "sw" / "summary.md").is_file()
