@@ -143,7 +143,7 @@ def main() -> None:
                      _met(resume <= 3)))
 
         # -- two local workers
-        k = 40
+        k = 120
         serial100, _ = seedexp(k, it100, work / "p100s")
         par100, _ = seedexp(k, it100, work / "p100j", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
         par3, _ = seedexp(n, it3, work / "p3j", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
