@@ -100,3 +100,15 @@ def test_joblib_workers_give_the_serial_records(tmp_path):
     # job ids differ by launcher as in Hydra (num vs name_num); everything the job computed is equal
     assert len(a) == 12 and a == b
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def test_a_group_found_only_through_the_searchpath_composes_fully(tmp_path):
+    extra = f"hydra.searchpath=[file://{TESTS / 'fast_app' / 'extra'}]"
+    args = ["-m", "db=a,b", "seed=range(0,2)", extra]
+    fast = run_app([*args, "hydra.sweep.dir=fast"], tmp_path)
+    full = run_app([*args, "hydra.sweep.dir=full", "hydra.sweeper.fast=false"], tmp_path)
+    assert fast.returncode == full.returncode == 0, (fast.stderr, full.stderr)
+    a, b = records(tmp_path / "fast"), records(tmp_path / "full")
+    assert len(a) == 4 and a == b
+    assert {r["metrics"]["db_size"] for r in a.values()} == {1.0, 2.0}  # db=b is the group's b.yaml, not "b"
+    assert read_json(tmp_path / "fast" / "db=b,seed=0" / "result.json")["config"]["db"] == {"size": 2, "port": 5432}

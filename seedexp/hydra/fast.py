@@ -28,6 +28,7 @@ values (a key given twice).
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import logging
 import math
@@ -64,13 +65,15 @@ class Job:
 class Planner:
     """Splits a job's overrides into structure and values (Hydra's own parser and config repository)."""
 
-    def __init__(self, config_loader: Any) -> None:
+    def __init__(self, config_loader: Any, choices: Sequence[str] = ()) -> None:
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
         parser = OverridesParser.create(config_loader=config_loader)
         self._parse = lru_cache(maxsize=512)(lambda line: parser.parse_overrides([line])[0])
         self._repo = getattr(config_loader, "repository", None)
-        self._groups: dict[str, bool] = {}
+        # the sweep's defaults-list choices: also the groups only hydra.searchpath holds (the
+        # loader's own repository does not see those)
+        self._groups: dict[str, bool] = {str(k): True for k in choices}
 
     def _is_group(self, key: str) -> bool:
         if key not in self._groups:
@@ -119,9 +122,11 @@ class _Template:
     log_movable: bool | None = None  # see _JobLogging
     default_subdir: bool = True  # hydra.sweep.subdir is ${hydra.job.override_dirname}
     task_reads_hydra: bool = False  # the task config interpolates ${hydra:...}
+    master: Any = None  # the sweep's config: its resolver cache is where every job starts
+    has_env: bool = False  # hydra.job.env_set is set (it may interpolate the per-job fields)
 
     @classmethod
-    def of(cls, full: Any) -> "_Template":
+    def of(cls, full: Any, master: Any = None) -> "_Template":
         from hydra import version
         from omegaconf import OmegaConf, open_dict, read_write
 
@@ -138,7 +143,8 @@ class _Template:
         return cls(full=full, task=task, sweep_dir=str(OmegaConf.select(full, "hydra.sweep.dir")), chdir=bool(chdir),
                    exclude=frozenset(str(k) for k in dirname.exclude_keys), kv_sep=str(dirname.kv_sep),
                    item_sep=str(dirname.item_sep), default_subdir=subdir == "${hydra.job.override_dirname}",
-                   task_reads_hydra="${hydra:" in repr(OmegaConf.to_container(task, resolve=False)))
+                   task_reads_hydra="${hydra:" in repr(OmegaConf.to_container(task, resolve=False)), master=master,
+                   has_env=bool(hydra.job.env_set))
 
     def set_values(self, job: Job) -> str | None:
         """Set the job's values; return its output dir when it is known without Hydra's fields, else None.
@@ -149,10 +155,16 @@ class _Template:
         """
         from omegaconf import OmegaConf
 
+        start = OmegaConf.get_cache(self.master) if self.master is not None else {}
+        for cfg in (self.full, self.task):  # cached resolver values (${now:...}) are the sweep's, not a job's
+            if OmegaConf.get_cache(cfg) != start:
+                OmegaConf.clear_cache(cfg)
+                if self.master is not None:
+                    OmegaConf.copy_cache(from_config=self.master, to_config=cfg)
         for key, value in job.values:
             OmegaConf.update(self.full, key, value, merge=True)
             OmegaConf.update(self.task, key, value, merge=True)
-        if self.default_subdir and not self.task_reads_hydra:
+        if self.default_subdir and not self.task_reads_hydra and not self.has_env:
             return os.path.abspath(os.path.join(self.sweep_dir, self.dirname(job)))
         return None
 
@@ -204,6 +216,7 @@ class _JobLogging:
         self.template: Any = None
         self.output_dir = ""
         self.handlers: tuple = ()
+        self.files: list[logging.FileHandler] = []
 
     @staticmethod
     def _movable(template: Any) -> bool:
@@ -223,16 +236,17 @@ class _JobLogging:
         else:
             configure_log(template.full.hydra.job_logging, template.full.hydra.verbose)
             self.template, self.handlers = template, tuple(root.handlers)
+            loggers = [root, *(x for x in logging.Logger.manager.loggerDict.values() if isinstance(x, logging.Logger))]
+            self.files = [h for h in {h for x in loggers for h in x.handlers} if isinstance(h, logging.FileHandler)]
         self.output_dir = output_dir
 
-    @staticmethod
-    def _move(old: str, new: str) -> None:
-        loggers = [logging.getLogger(), *(x for x in logging.Logger.manager.loggerDict.values()
-                                          if isinstance(x, logging.Logger))]
+    def _move(self, old: str, new: str) -> None:
         prefix = os.path.join(old, "")
-        for handler in {h for logger in loggers for h in logger.handlers}:
-            if isinstance(handler, logging.FileHandler) and handler.baseFilename.startswith(prefix):
+        for handler in self.files:  # those configure_log made, not the task's own
+            if handler.baseFilename.startswith(prefix):
                 path = os.path.join(new, handler.baseFilename[len(prefix):])
+                if os.path.dirname(path) != new:  # the run dir itself exists already
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
                 stream = open(path, handler.mode, encoding=handler.encoding, errors=handler.errors)
                 old_stream = handler.setStream(stream)
                 handler.baseFilename = path
@@ -270,15 +284,16 @@ class Runner:
         except ConfigError as exc:
             ret.status, ret.return_value = JobStatus.COMPLETED, {"config_error": str(exc)}
             return ret
-        done = completed_record_of(self.task_function, template.task, job.overrides, output_dir, template.sweep_dir)
+        env = template.env_set() if template.has_env else {}
+        with env_override(env):  # the config may read ${oc.env:...} of hydra.job.env_set
+            done = completed_record_of(self.task_function, template.task, job.overrides, output_dir,
+                                       template.sweep_dir)
         if done is not None:  # resume: nothing to copy, configure or run
             ret.status, ret.return_value = JobStatus.COMPLETED, done
             return ret
         if early is not None:
             template.set_fields(job, job_id)
         os.makedirs(output_dir, exist_ok=True)
-        self._logging.configure(template, output_dir)
-        log.info("\t#%d : %s", job.idx, " ".join(job.overrides))
         # the user's task gets its own copy, as from Hydra; the seedexp command's only reads it
         task_cfg = template.task if self.task_function is cli_task else copy.deepcopy(template.task)
         old_cwd = os.getcwd()
@@ -286,7 +301,9 @@ class Runner:
             if template.chdir:
                 os.chdir(output_dir)
                 ret.working_dir = output_dir
-            with env_override(template.env_set()):
+            self._logging.configure(template, output_dir)  # after the chdir, as Hydra: a relative log file
+            log.info("\t#%d : %s", job.idx, " ".join(job.overrides))
+            with env_override(env):
                 try:
                     ret.return_value = self.task_function(task_cfg)
                     ret.status = JobStatus.COMPLETED
@@ -319,7 +336,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _run_chunk(token: str, singleton_state: Any, task_function: Callable[[Any], Any], templates: dict[tuple, Any],
-               job_id: str, jobs: list[Job], hydra_logging: Any, verbose: Any) -> list[Any]:
+               job_id: str, jobs: list[Job], hydra_logging: Any, verbose: Any, master: Any = None) -> list[Any]:
     """A loky worker's batch: the same :class:`Runner`, kept warm for the sweep's later batches."""
     from hydra.core.singleton import Singleton
     from hydra.core.utils import configure_log, setup_globals
@@ -332,7 +349,7 @@ def _run_chunk(token: str, singleton_state: Any, task_function: Callable[[Any], 
     runner = _WORKER["runner"]
     for key, full in templates.items():
         if key not in runner.templates:
-            runner.templates[key] = _Template.of(full)
+            runner.templates[key] = _Template.of(full, master)
     out = []
     try:
         for job in jobs:
@@ -349,7 +366,10 @@ class FastPath:
 
     def __init__(self, sweeper: Any, config: Any, n_jobs: int | None) -> None:
         self.sweeper, self.config, self.n_jobs = sweeper, config, n_jobs
-        self.planner = Planner(sweeper.hydra_context.config_loader)
+        from omegaconf import OmegaConf
+
+        choices = OmegaConf.select(config, "hydra.runtime.choices", default=None)
+        self.planner = Planner(sweeper.hydra_context.config_loader, list(choices.keys()) if choices else [])
         self.composed: dict[tuple, Any] = {}
         self.runner = Runner(sweeper.launcher.task_function, {}, "num" if n_jobs is None else "name_num")
         self.token = uuid.uuid4().hex
@@ -368,7 +388,10 @@ class FastPath:
             return None
         n_jobs = None
         if kind == _JOBLIB:
-            value = (getattr(launcher, "joblib", None) or {}).get("n_jobs", -1)
+            settings = getattr(launcher, "joblib", None) or {}
+            if settings.get("timeout") is not None:  # a limit the fast path's workers do not apply
+                return None
+            value = settings.get("n_jobs", -1)
             n_jobs = int(value) if isinstance(value, int) and not isinstance(value, bool) else -1
             if n_jobs < 0:
                 n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
@@ -438,7 +461,7 @@ class FastPath:
     def _run_here(self, jobs: list[Job]) -> list[Any]:
         for key, full in self.composed.items():
             if key not in self.runner.templates:
-                self.runner.templates[key] = _Template.of(full)
+                self.runner.templates[key] = _Template.of(full, self.config)
         results = []
         for job in jobs:
             results.append(_small(self.runner.run(job)))  # the record is on disk: a slice holds only statuses
@@ -463,7 +486,8 @@ class FastPath:
         for chunk in chunks:
             templates = {j.structure: self.composed[j.structure] for j in chunk}
             futures.append(executor.submit(_run_chunk, self.token, state, self.runner.task_function, templates,
-                                           self.runner.job_id, chunk, hydra.hydra_logging, hydra.verbose))
+                                           self.runner.job_id, chunk, hydra.hydra_logging, hydra.verbose,
+                                           self.config))
         results: list[Any] = []
         try:
             for future in futures:
@@ -471,4 +495,5 @@ class FastPath:
         finally:
             for future in futures:
                 future.cancel()
+            concurrent.futures.wait(futures)  # the chunks already running finish before the summary is written
         return results

@@ -24,6 +24,7 @@ import dataclasses
 import fcntl
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -91,7 +92,8 @@ def pin_sweep_dir(config: Any, sweep_dir: Path) -> None:
     """
     from omegaconf import open_dict, read_write
 
-    quoted = "'" + str(sweep_dir).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    # Hydra's quoted strings unescape only backslashes before a quote or at the end
+    quoted = "'" + re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), str(sweep_dir)) + "'"
     with read_write(config.hydra), open_dict(config.hydra):
         config.hydra.sweep.dir = str(sweep_dir)
         config.hydra.overrides.hydra.append(f"hydra.sweep.dir={quoted}")

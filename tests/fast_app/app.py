@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 import seedexp
 
@@ -35,6 +35,7 @@ def train(cfg, seeds):
         "out_name_len": float(len(Path(hc.runtime.output_dir).name)),
         "scratch_was_clean": scratch_was_clean,
         "draw": float(seeds.generator("init").random()),
+        "db_size": float(OmegaConf.select(cfg, "db.size", default=-1)),
     }
     if cfg.fail_seed is not None and cfg.seed == cfg.fail_seed:
         raise RuntimeError("planted failure")
