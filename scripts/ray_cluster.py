@@ -37,11 +37,12 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from clusterlib import free_ports
 
 #: Longest DIR: Ray's AF_UNIX sockets live in DIR/NODE/session_<date>_<pid>/sockets/<name>.
 MAX_DIR_CHARS = 40
@@ -62,19 +63,6 @@ def _ray_command() -> str:
     if found is None:
         raise ClusterError(f"no `ray` next to {sys.executable} nor on PATH; pip install 'ray[default]'")
     return found
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _env() -> dict[str, str]:
@@ -136,7 +124,7 @@ def _start_node(root: Path, name: str, index: int, cpus: int, head_port: int | N
     temp = root / name
     temp.mkdir(parents=True, exist_ok=True)
     ports = dict(zip(("node_manager", "object_manager", "agent_listen", "agent_grpc", "metrics", "runtime_env",
-                      "gcs", "client"), _free_ports(8)))
+                      "gcs", "client"), free_ports(8)))
     cmd = [_ray_command(), "start", "--block", f"--node-ip-address={node_ip(index)}", f"--num-cpus={cpus}",
            "--num-gpus=0", f"--temp-dir={temp}", "--object-store-memory=100000000", "--disable-usage-stats",
            "--min-worker-port=0", "--max-worker-port=0",  # 0: workers take ports the OS picks

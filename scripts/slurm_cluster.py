@@ -40,6 +40,8 @@ import sys
 import time
 from pathlib import Path
 
+from clusterlib import free_ports
+
 #: Debian packages: the daemons, the client commands, munge, and accounting (sacct).
 PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge", "slurmdbd", "mariadb-server")
 #: Programs the cluster needs, from those packages.
@@ -90,19 +92,6 @@ def install() -> None:
             raise ClusterError(f"`{' '.join(cmd[:2])}` failed (rc={proc.returncode}): {tail}")
     if _missing_programs():
         raise ClusterError(f"installed {' '.join(PACKAGES)} but still missing: {' '.join(_missing_programs())}")
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _mem_mb() -> int:
@@ -255,7 +244,7 @@ def start(root: Path, cpus: int = 2, timeout: float = 60.0) -> dict[str, str]:
         (root / sub).mkdir(parents=True, exist_ok=True)
     root.chmod(0o711)
     (root / "munge").chmod(0o711)
-    ports = dict(zip(("slurmctld", "slurmd", "slurmdbd", "mariadb"), _free_ports(4)))
+    ports = dict(zip(("slurmctld", "slurmd", "slurmdbd", "mariadb"), free_ports(4)))
     password = os.urandom(12).hex()  # of the database user slurmdbd logs in as
     _configs(root, cpus, ports, password)
     env = dict(os.environ, **cluster_env(root))

@@ -180,11 +180,16 @@ def main_compare(argv: Sequence[str]) -> int:
     _add_options(parser, skip=("target_halfwidth", "target_difference", "power"))
     ns = parser.parse_args(list(argv))
     summary = aggregate(ns.sweep_dir, **_options(ns, ns.sweep_dir))
-    if ns.metric is not None and ns.metric not in summary["metrics"]:
-        raise ConfigError(f"--metric {ns.metric!r} is not a metric of {str(ns.sweep_dir)!r}; "
-                          f"its metrics are: {', '.join(summary['metrics']) or '(none)'}")
+    _check_metric(ns.metric, summary, ns.sweep_dir)
     print(comparisons_table(summary, ns.metric), end="")
     return 0
+
+
+def _check_metric(metric: str | None, summary: dict, sweep_dir: Any) -> None:
+    """``--metric`` must name a metric of the sweep (one line listing them, else)."""
+    if metric is not None and metric not in summary["metrics"]:
+        raise ConfigError(f"--metric {metric!r} is not a metric of {str(sweep_dir)!r}; "
+                          f"its metrics are: {', '.join(summary['metrics']) or '(none)'}")
 
 
 def main_plan(argv: Sequence[str]) -> int:
@@ -203,8 +208,6 @@ def main_plan(argv: Sequence[str]) -> int:
     if ns.target_halfwidth is None and ns.target_difference is None:
         raise ConfigError("give --halfwidth H and/or --difference D, e.g. seedexp plan DIR --halfwidth 0.01")
     summary = aggregate(ns.sweep_dir, **_options(ns, ns.sweep_dir))
-    if ns.metric is not None and ns.metric not in summary["metrics"]:
-        raise ConfigError(f"--metric {ns.metric!r} is not a metric of {str(ns.sweep_dir)!r}; "
-                          f"its metrics are: {', '.join(summary['metrics']) or '(none)'}")
+    _check_metric(ns.metric, summary, ns.sweep_dir)
     print(planning_table(summary, ns.metric), end="")
     return 0

@@ -257,11 +257,17 @@ class _JobLogging:
 class Runner:
     """Runs fast-path jobs in this process: the driver's (basic launcher) or a loky worker's."""
 
-    def __init__(self, task_function: Callable[[Any], Any], templates: dict[tuple, Any], job_id: str) -> None:
+    def __init__(self, task_function: Callable[[Any], Any], job_id: str) -> None:
         self.task_function = task_function
-        self.templates = {k: v if isinstance(v, _Template) else _Template.of(v) for k, v in templates.items()}
+        self.templates: dict[tuple, _Template] = {}
         self.job_id = job_id  # "num" (basic launcher) or "name_num" (joblib launcher)
         self._logging = _JobLogging()
+
+    def add_templates(self, composed: dict[tuple, Any], master: Any) -> None:
+        """Take the composed configs this runner does not hold yet."""
+        for key, full in composed.items():
+            if key not in self.templates:
+                self.templates[key] = _Template.of(full, master)
 
     def run(self, job: Job) -> Any:
         from hydra.core.hydra_config import HydraConfig
@@ -345,11 +351,9 @@ def _run_chunk(token: str, singleton_state: Any, task_function: Callable[[Any], 
         setup_globals()
         Singleton.set_state(singleton_state)
         _WORKER.clear()
-        _WORKER.update(token=token, runner=Runner(task_function, {}, job_id))
+        _WORKER.update(token=token, runner=Runner(task_function, job_id))
     runner = _WORKER["runner"]
-    for key, full in templates.items():
-        if key not in runner.templates:
-            runner.templates[key] = _Template.of(full, master)
+    runner.add_templates(templates, master)
     out = []
     try:
         for job in jobs:
@@ -371,7 +375,7 @@ class FastPath:
         choices = OmegaConf.select(config, "hydra.runtime.choices", default=None)
         self.planner = Planner(sweeper.hydra_context.config_loader, list(choices.keys()) if choices else [])
         self.composed: dict[tuple, Any] = {}
-        self.runner = Runner(sweeper.launcher.task_function, {}, "num" if n_jobs is None else "name_num")
+        self.runner = Runner(sweeper.launcher.task_function, "num" if n_jobs is None else "name_num")
         self.token = uuid.uuid4().hex
         self.skipped = 0
 
@@ -391,11 +395,9 @@ class FastPath:
             settings = getattr(launcher, "joblib", None) or {}
             if settings.get("timeout") is not None:  # a limit the fast path's workers do not apply
                 return None
-            value = settings.get("n_jobs", -1)
-            n_jobs = int(value) if isinstance(value, int) and not isinstance(value, bool) else -1
-            if n_jobs < 0:
-                n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-            n_jobs = max(1, n_jobs)
+            from .sweeper import launcher_parallelism
+
+            n_jobs = launcher_parallelism(config, None)  # hydra.launcher.n_jobs, as joblib counts it
         return cls(sweeper, config, n_jobs)
 
     def _template(self, job: Job) -> Any:
@@ -459,9 +461,7 @@ class FastPath:
         return [out[k] for k in sorted(out)]
 
     def _run_here(self, jobs: list[Job]) -> list[Any]:
-        for key, full in self.composed.items():
-            if key not in self.runner.templates:
-                self.runner.templates[key] = _Template.of(full, self.config)
+        self.runner.add_templates(self.composed, self.config)
         results = []
         for job in jobs:
             results.append(_small(self.runner.run(job)))  # the record is on disk: a slice holds only statuses
