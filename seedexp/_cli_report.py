@@ -39,6 +39,9 @@ _HELP = {
     "target_halfwidth": "seeds needed for a CI of this half-width: a number, or metric=value,...",
     "target_difference": "seeds needed to detect this paired difference: a number, or metric=value,...",
     "power": "power for target_difference, in (0, 1) (default 0.8)",
+    "curve_align": "runs of a series with different steps: exact (default: refuse), common or interpolate",
+    "curve_threshold": "curves: the value whose first reaching step is summarized, metric=value,...",
+    "curve_points": "curves: steps kept in summary.json, curves.csv and the figures (default 1000)",
 }
 
 

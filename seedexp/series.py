@@ -326,14 +326,37 @@ def read_series(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {name: _arrays(data, i, path) for i, name in enumerate(names)}
 
 
-def read_metric(path: Path, metric: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """One metric's ``(steps, values)`` from a ``series.npz`` (reads only its arrays), or None if absent."""
+def read_metric(path: Path, metric: str, values: bool = True) -> Any:
+    """One metric of a ``series.npz`` (reads only its arrays): ``(steps, values)``, or the steps alone
+    when ``values`` is false; None when the file has no such metric."""
     path = Path(path)
     with _open(path) as data:
         names = _names(data, path)
         if metric not in names:
             return None
-        return _arrays(data, names.index(metric), path)
+        i = names.index(metric)
+        if not values and f"grid_{i}" in data.files:
+            try:
+                first, stride = (int(x) for x in data[f"grid_{i}"])
+                n = _length(data, f"values_{i}")
+            except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
+                raise RecordError(f"{path}: series #{i} cannot be read ({type(exc).__name__}); delete the file and "
+                                  "its result.json, then re-run the same command") from None
+            return first + stride * np.arange(n, dtype=np.int64)
+        steps, vals = _arrays(data, i, path)
+        return (steps, vals) if values else steps
+
+
+def _length(data: Any, key: str) -> int:
+    """The length of a 1-D array in an open .npz, from its header (the values are not read)."""
+    with data.zip.open(key + ".npy") as member:
+        version = np.lib.format.read_magic(member)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, _, _ = read_header(member)
+    if len(shape) != 1:
+        raise ValueError(f"{key} has shape {shape}")
+    return int(shape[0])
 
 
 def series_names(path: Path) -> list[str]:
