@@ -104,14 +104,17 @@ class SeriesLog:
         """Record ``values`` (metric name -> number) at ``step`` (default: each metric's last step + 1)."""
         if not values:
             raise ExperimentError("seedexp.log: no value given; e.g. seedexp.log(epoch, loss=loss, val_acc=acc)")
-        for name, value in values.items():
-            steps = self._steps.setdefault(name, [])
+        checked = []
+        for name, value in values.items():  # every value checked before any is kept
+            steps = self._steps.get(name)
             at = (steps[-1] + 1 if steps else 0) if step is None else _step(step, name)
             if steps and at <= steps[-1]:
                 raise ExperimentError(f"seedexp.log: {name!r} at step {at} after step {steps[-1]}; steps must "
                                       "increase (log each step once, in order)")
-            steps.append(at)
-            self._values.setdefault(name, []).append(_value(name, value))
+            checked.append((name, at, _value(name, value)))
+        for name, at, value in checked:
+            self._steps.setdefault(name, []).append(at)
+            self._values.setdefault(name, []).append(value)
 
     def extend(self, name: str, steps: Any, values: Any) -> None:
         """Record a whole series at once (a returned list): ``steps`` and ``values`` of equal length."""
