@@ -280,3 +280,37 @@ def test_a_seed_with_a_non_finite_value_is_left_out_and_named(tmp_path):
     g = out["curves"]["metrics"]["val_acc"]["groups"]["nan_seed=2"]
     assert g["n"] == 4 and g["n_nonfinite"] == 1
     assert any("1 seed(s) have a non-finite value on the grid (seeds 2)" in w for w in out["warnings"])
+
+
+# --------------------------------------------------------------------------- frameworks (a fresh process)
+
+
+def test_series_from_a_keras_fit_and_a_plain_pytorch_loop_are_recorded_and_resumed(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT, TESTS
+
+    pytest.importorskip("torch")
+    pytest.importorskip("keras")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)]), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, str(TESTS / "curves_frameworks.py"), str(tmp_path)], capture_output=True,
+                          text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    keras_out, torch_out, resume, index = lines
+    assert resume == {"fn": "resume", "untouched": True, "files": 8}
+    assert keras_out["n_ok"] == 2 and keras_out["curves"] == {"loss": {"(defaults)": 2}, "val_loss": {"(defaults)": 2}}
+    assert torch_out["n_ok"] == 2 and torch_out["curves"] == {"loss": {"(defaults)": 2}, "weight": {"(defaults)": 2}}
+    assert index["series"]["file"] is None and set(index["series"]["metrics"]) == {"loss", "weight"}
+    for name, metrics in (("keras_fit", {"loss", "val_loss"}), ("torch_loop", {"loss", "weight"})):
+        for seed in (0, 1):
+            run_dir = tmp_path / name / f"seed={seed}"
+            record = json.loads((run_dir / "result.json").read_text())
+            read = series.read_series(run_dir / "series.npz")
+            assert set(read) == metrics and series.intact(run_dir, record)
+            assert all(steps.tolist() == [0, 1, 2] and np.isfinite(values).all() for steps, values in read.values())
+            assert not list(run_dir.glob(".*.tmp"))
+    first = series.read_series(tmp_path / "torch_loop" / "seed=0" / "series.npz")
+    other = series.read_series(tmp_path / "torch_loop" / "seed=1" / "series.npz")
+    assert first["loss"][1].tolist() != other["loss"][1].tolist()  # another seed, another curve
