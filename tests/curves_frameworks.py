@@ -50,13 +50,16 @@ if __name__ == "__main__":
 
     for fn in (keras_fit, torch_loop):
         seedexp.sweep(fn, seeds=2, out=f"{out}/{fn.__name__}", progress=False)
-    written = {str(p): p.stat().st_mtime_ns for p in Path(out).rglob("*") if p.name in ("series.npz", "result.json")}
+    def state() -> dict:  # resume touches result.json (progress counts it) but rewrites nothing
+        return {str(p): (p.stat().st_mtime_ns if p.name == "series.npz" else p.read_bytes())
+                for p in Path(out).rglob("*") if p.name in ("series.npz", "result.json")}
+
+    written = state()
     for fn in (keras_fit, torch_loop):  # again: every run resumes
         summary = seedexp.sweep(fn, seeds=2, out=f"{out}/{fn.__name__}", progress=False)
         print(json.dumps({"fn": fn.__name__, "n_ok": summary.data["n_ok"],
                           "curves": {m: {g: e["n"] for g, e in v["groups"].items()}
                                      for m, v in summary.data["curves"]["metrics"].items()}}))
-    again = {str(p): p.stat().st_mtime_ns for p in Path(out).rglob("*") if p.name in ("series.npz", "result.json")}
-    print(json.dumps({"fn": "resume", "untouched": again == written, "files": len(written)}))
+    print(json.dumps({"fn": "resume", "untouched": state() == written, "files": len(written)}))
     record = seedexp.run(torch_loop, seed=0)  # nothing written; the record still indexes the series
     print(json.dumps({"fn": "index", "series": record["series"]}))
