@@ -198,17 +198,30 @@ def pointwise_band(Y: np.ndarray, confidence: float = 0.95) -> dict[str, np.ndar
     >>> b["mean"].tolist(), [round(float(x), 4) for x in b["ci_low"]]
     ([1.0, 1.0], [-1.4841, 1.0])
     """
-    from .aggregate import mean_interval
+    from scipy import stats
 
     Y = np.asarray(Y, dtype=float)
     n = Y.shape[0]
+    mean, sd, constant = _moments(Y)
+    if n < 2:
+        nan = np.full(Y.shape[1], np.nan)
+        return {"mean": mean, "sd": nan, "ci_low": nan, "ci_high": nan}
+    half = float(stats.t.isf((1.0 - confidence) / 2.0, n - 1)) * sd / math.sqrt(n)
+    low, high = np.where(constant, Y[0], mean - half), np.where(constant, Y[0], mean + half)
+    return {"mean": np.where(constant, Y[0], mean), "sd": sd, "ci_low": low, "ci_high": high}
+
+
+def _moments(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, sd (ddof 1; 0 where a step is constant) and the constant steps, with one temporary of Y's size."""
+    n = Y.shape[0]
     mean = Y.mean(axis=0)
-    sd = Y.std(axis=0, ddof=1) if n >= 2 else np.full(Y.shape[1], np.nan)
-    if n >= 2:
-        low, high = mean_interval(Y, confidence, axis=0)
-    else:
-        low = high = np.full(Y.shape[1], np.nan)
-    return {"mean": mean, "sd": sd, "ci_low": np.asarray(low, dtype=float), "ci_high": np.asarray(high, dtype=float)}
+    constant = np.ptp(Y, axis=0) == 0 if n else np.ones(Y.shape[1], dtype=bool)
+    sd = np.where(constant, 0.0, Y.std(axis=0, ddof=1)) if n >= 2 else np.full(Y.shape[1], np.nan)
+    return mean, sd, constant
+
+
+#: Steps per block when a computation needs a temporary of the matrix's size (memory: n x block).
+_BLOCK = 1024
 
 
 def roughness(Y: np.ndarray) -> float:
@@ -224,14 +237,18 @@ def roughness(Y: np.ndarray) -> float:
     0.0
     """
     Y = np.asarray(Y, dtype=float)
-    n = Y.shape[0]
-    if n < 2 or Y.shape[1] < 2:
+    n, T = Y.shape
+    if n < 2 or T < 2:
         return 0.0
-    sd = Y.std(axis=0, ddof=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        u = np.where(sd > 0, (Y - Y.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
-    du = np.diff(u, axis=1)
-    return float(np.sum(np.sqrt(np.sum(du * du, axis=0) / (n - 1))))
+    mean, sd, constant = _moments(Y)
+    scale = np.where(constant, 0.0, 1.0 / np.where(constant, 1.0, sd))
+    total = 0.0
+    for a in range(0, T - 1, _BLOCK):  # blocks overlap by one step: every increment counted once
+        b = min(T, a + _BLOCK + 1)
+        u = (Y[:, a:b] - mean[a:b]) * scale[a:b]
+        du = np.diff(u, axis=1)
+        total += float(np.sum(np.sqrt(np.einsum("ij,ij->j", du, du) / (n - 1))))
+    return total
 
 
 def sup_t_critical(n: int, n_steps: int, rough: float, confidence: float = 0.95) -> tuple[float, str]:
@@ -284,10 +301,7 @@ def simultaneous_band(Y: np.ndarray, confidence: float = 0.95) -> dict[str, Any]
     if n < 2:
         nan = np.full(T, np.nan)
         return {"band_low": nan, "band_high": nan, "crit": None, "roughness": None, "method": None}
-    mean = Y.mean(axis=0)
-    sd = Y.std(axis=0, ddof=1)
-    constant = np.all(Y == Y[:1], axis=0)
-    sd = np.where(constant, 0.0, sd)
+    mean, sd, _ = _moments(Y)
     rough = roughness(Y)
     crit, method = sup_t_critical(n, T, rough, confidence)
     half = crit * sd / math.sqrt(n)
@@ -317,7 +331,9 @@ def curve_scalars(Y: np.ndarray, grid: np.ndarray, *, higher_is_better: bool = T
     steps = np.asarray(grid, dtype=float)
     best_at = np.argmax(Y, axis=1) if higher_is_better else np.argmin(Y, axis=1)
     span = steps[-1] - steps[0]
-    area = np.sum((Y[:, 1:] + Y[:, :-1]) * np.diff(steps), axis=1) / 2.0  # the trapezoid rule
+    gaps = np.diff(steps)
+    weights = np.concatenate([gaps, [0.0]]) / 2.0 + np.concatenate([[0.0], gaps]) / 2.0
+    area = Y @ weights  # the trapezoid rule, without a temporary of Y's size
     auc = area / span if span > 0 else Y[:, 0].copy()
     out = {"final": Y[:, -1].copy(), "best": Y[np.arange(len(Y)), best_at], "best_step": steps[best_at],
            "auc": auc, "steps_to_threshold": np.full(len(Y), np.nan)}
@@ -462,21 +478,20 @@ def summarize_curves(runs: Iterable[Mapping[str, Any]], load: Callable[[Any, str
         entry["grid"] = {"first": int(grid[0]), "last": int(grid[-1])}
         scalars_by_group: dict[str, dict[int, dict[str, float]]] = {}
         for group in groups:
-            rows, seeds, lost = [], [], []
-            for r in mine:
-                if r["group"] != group:
-                    continue
+            members = [r for r in mine if r["group"] == group]
+            if not members:
+                continue
+            Y = np.empty((len(members), len(grid)))  # the one matrix held: this group's runs of this metric
+            seeds, lost, k = [], [], 0
+            for r in members:
                 steps, values = load(r["where"], metric, True)
-                row = align(steps, values, grid, rule)
-                if np.all(np.isfinite(row)):
-                    rows.append(row)
+                Y[k] = align(steps, values, grid, rule)
+                if np.all(np.isfinite(Y[k])):
                     seeds.append(r["seed"])
+                    k += 1
                 else:
                     lost.append(r["seed"])
-            if not rows and not lost:
-                continue
-            Y = np.vstack(rows) if rows else np.zeros((0, len(grid)))
-            del rows
+            Y = Y[:k]
             summary = summarize_group(Y, grid, seeds, confidence=confidence, higher_is_better=direction[metric],
                                       threshold=thresholds.get(metric), points=options["curve_points"])
             del Y

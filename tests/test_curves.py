@@ -314,3 +314,46 @@ def test_series_from_a_keras_fit_and_a_plain_pytorch_loop_are_recorded_and_resum
     first = series.read_series(tmp_path / "torch_loop" / "seed=0" / "series.npz")
     other = series.read_series(tmp_path / "torch_loop" / "seed=1" / "series.npz")
     assert first["loss"][1].tolist() != other["loss"][1].tolist()  # another seed, another curve
+
+
+# --------------------------------------------------------------------------- README
+
+
+def curves_readme() -> str:
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    return text.split("## Learning curves across seeds", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.fast
+def test_the_readme_shows_a_curve_picture_and_the_command_that_makes_it():
+    import re
+
+    from conftest import ROOT
+
+    section = curves_readme()
+    (command,) = re.findall(r"```bash\n(.*?)\n```", section, flags=re.S)
+    assert command.startswith("seedexp -m experiment=digits_curves ") and "\n" not in command
+    (picture,) = re.findall(r"!\[[^\]]+\]\(([^)]+\.png)\)", section)
+    assert (ROOT / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_readme_command_makes_the_curve_figures(tmp_path):
+    import re
+    import shlex
+
+    from conftest import run_seedexp
+
+    (command,) = re.findall(r"```bash\n(.*?)\n```", curves_readme(), flags=re.S)
+    args = [a if not a.startswith("seed=") else "seed=range(0,3)" for a in shlex.split(command)[1:]]
+    args = [a for a in args if not a.startswith("hydra.sweep.dir=")] + [f"hydra.sweep.dir={tmp_path / 'sw'}",
+                                                                       "experiment.epochs=5"]
+    run_seedexp(args, cwd=tmp_path, check_rc=0)
+    summary = json.loads((tmp_path / "sw" / "summary.json").read_text())
+    entry = summary["curves"]["metrics"]["val_accuracy"]
+    assert sorted(entry["groups"]) == ["experiment.lr=0.001,experiment=digits_curves",
+                                       "experiment.lr=0.01,experiment=digits_curves"]
+    assert all(g["n"] == 3 and g["n_steps"] == 5 for g in entry["groups"].values())
+    assert (tmp_path / "sw" / "curves_val_accuracy.png").read_bytes()[:4] == b"\x89PNG"
+    assert "![val_accuracy: mean per step" in (tmp_path / "sw" / "summary.md").read_text()

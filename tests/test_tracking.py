@@ -440,7 +440,7 @@ def test_wandb_offline_files_hold_the_runs_their_groups_and_the_summary(tmp_path
 
 def readme_section() -> str:
     text = (ROOT / "README.md").read_text()
-    return text.split("## Results in MLflow and TensorBoard", 1)[1].split("\n## ", 1)[0]
+    return text.split("## Results in MLflow, TensorBoard and W&B", 1)[1].split("\n## ", 1)[0]
 
 
 def test_the_readme_shows_the_one_line_config_and_a_picture():
