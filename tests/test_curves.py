@@ -352,8 +352,8 @@ def test_the_readme_command_makes_the_curve_figures(tmp_path):
     run_seedexp(args, cwd=tmp_path, check_rc=0)
     summary = json.loads((tmp_path / "sw" / "summary.json").read_text())
     entry = summary["curves"]["metrics"]["val_accuracy"]
-    assert sorted(entry["groups"]) == ["experiment.lr=0.001,experiment=digits_curves",
-                                       "experiment.lr=0.01,experiment=digits_curves"]
+    assert sorted(entry["groups"]) == [f"experiment.epochs=5,experiment.lr={lr},experiment=digits_curves"
+                                       for lr in ("0.001", "0.01")]
     assert all(g["n"] == 3 and g["n_steps"] == 5 for g in entry["groups"].values())
     assert (tmp_path / "sw" / "curves_val_accuracy.png").read_bytes()[:4] == b"\x89PNG"
     assert "![val_accuracy: mean per step" in (tmp_path / "sw" / "summary.md").read_text()
