@@ -102,9 +102,13 @@ def coverage(reps: int, ns: tuple[int, ...], scales: tuple[float, ...], steps: i
     return rows
 
 
+class _Skip(Exception):
+    """--runs 0: the coverage part only."""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=1000, help="runs of the scale part (0: skip it)")
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--metrics", type=int, default=4)
     parser.add_argument("--reps", type=int, default=2000, help="Monte Carlo repetitions per cell (0: skip)")
@@ -112,6 +116,8 @@ def main() -> int:
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="seedexp_bench_curves_"))
     try:
+        if not args.runs:
+            raise _Skip
         plain, curved = base / "plain", base / "curves"
         make_sweep(plain, args.runs, args.steps, args.metrics, with_series=False)
         written = make_sweep(curved, args.runs, args.steps, args.metrics, with_series=True)
@@ -125,6 +131,8 @@ def main() -> int:
                           "time_ratio": round(t_curves / t_plain, 2), "memory_ratio": round(m_curves / m_plain, 2),
                           "values_mib_in_all": round(args.runs * args.steps * args.metrics * 8 / 2 ** 20)}),
               flush=True)
+    except _Skip:
+        pass
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)

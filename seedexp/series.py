@@ -125,8 +125,11 @@ class SeriesLog:
                                   "per value")
         if name in self._steps:
             raise ExperimentError(f"series {name!r} was both logged with seedexp.log and returned; do one of them")
-        for step, value in zip(steps, values):
-            self.log(step, **{name: value})
+        try:
+            for step, value in zip(steps, values):
+                self.log(step, **{name: value})
+        except ExperimentError as exc:  # a returned list: say so, not seedexp.log
+            raise ExperimentError(f"returned series {name!r}: " + str(exc).removeprefix("seedexp.log: ")) from None
 
     def index(self) -> dict[str, dict[str, int]]:
         """Per metric: how many values, the first and the last step (the record's ``series.metrics``)."""
