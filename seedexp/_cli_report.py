@@ -142,8 +142,8 @@ def main_report(argv: Sequence[str]) -> int:
 
     parser = _parser("report", "Rebuild a sweep's summary (summary.json/csv/md/png, runs.csv), finished or not.")
     parser.add_argument("--tracking", default=None, metavar="BACKEND",
-                        help="also send the summary and runs to mlflow, tensorboard or 'mlflow,tensorboard' "
-                             "(MLflow's URI from MLFLOW_TRACKING_URI)")
+                        help="also send the summary and runs to mlflow, tensorboard, wandb or a list such as "
+                             "'mlflow,wandb' (MLflow's URI from MLFLOW_TRACKING_URI; W&B's settings from WANDB_*)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="write the summary files here instead of the sweep dir")
     parser.add_argument("--no-write", action="store_true", help="print the summary and write nothing (read-only sweeps)")
