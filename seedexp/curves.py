@@ -63,7 +63,7 @@ _POINTS_RANGE = (10, 1_000_000)
 
 def check_curve_options(out: dict[str, Any], label: Callable[[str], str]) -> None:
     """Validate the ``curve_*`` report options in place (called by :func:`seedexp.aggregate.check_options`)."""
-    from .aggregate import _in_range, _per_metric  # noqa: F401 - the shared checkers of option values
+    from .aggregate import _in_range  # the shared checker of option values
 
     if out["curve_align"] not in ALIGN_RULES:
         raise ConfigError(f"{label('curve_align')}={out['curve_align']!r}: expected one of {', '.join(ALIGN_RULES)}")

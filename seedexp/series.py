@@ -29,20 +29,19 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
-import math
 import numbers
 import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from .errors import ConfigError, ExperimentError, RecordError
 
 __all__ = ["SERIES_NAME", "SERIES_SCHEMA", "SeriesLog", "log", "take_series", "write_series", "read_series",
-           "read_metric", "series_index", "intact", "remove_stale"]
+           "read_metric", "series_names", "series_index", "intact", "remove_stale"]
 
 SERIES_NAME = "series.npz"
 SERIES_SCHEMA = "seedexp.series/1"
@@ -398,7 +397,3 @@ def remove_stale(run_dir: Path) -> None:
     """A new attempt of a run: an earlier attempt's series no longer describe it."""
     with contextlib.suppress(FileNotFoundError):
         (Path(run_dir) / SERIES_NAME).unlink()
-
-
-def finite_or_none(x: float) -> float | None:
-    return x if math.isfinite(x) else None

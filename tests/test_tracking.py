@@ -40,7 +40,8 @@ def sweep_files(sweep_dir: Path) -> dict[str, bytes]:
 # --------------------------------------------------------------------------- settings
 
 
-@pytest.mark.parametrize("name", ["seedexp.tracking", "seedexp.tracking.mlflow", "seedexp.tracking._sweep"])
+@pytest.mark.parametrize("name", ["seedexp.tracking", "seedexp.tracking.mlflow", "seedexp.tracking._sweep",
+                                  "seedexp.tracking.wandb"])
 def test_docstring_examples(name):
     import importlib
 

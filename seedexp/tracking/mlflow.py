@@ -43,7 +43,9 @@ of the sweep directory's absolute path), ``seedexp.kind`` (``group``/``seed``),
 ``seedexp.group`` and ``seedexp.seed``; one search finds the runs a previous
 send made, and only what changed is logged (``seedexp.content_sha256``). A
 metric that no longer has a value is logged as NaN. MLflow params cannot
-change: a changed value is reported in a warning and kept.
+change: a changed value is reported in a warning and kept. A curve whose values
+changed is logged again at its steps (MLflow keeps a metric's history: the
+latest timestamp at a step is the current value).
 
 Before anything else, an ``http(s)`` tracking URI is probed (``/health``, a
 few seconds): a server that is down costs one warning line, not MLflow's
