@@ -7,6 +7,7 @@ Public API (everything in ``__all__``; the rest is private):
 * :func:`run`, :func:`sweep`, :func:`summarize`, :class:`Summary`: the Python front-end
   (notebooks, scripts), the same core as the ``seedexp`` command.
 * :func:`main`, :func:`current_seeds`: seedexp in your own Hydra app.
+* :func:`log`: per-step values (learning curves) of the run in progress (:mod:`seedexp.series`).
 * The errors of :mod:`seedexp.errors`.
 
 Submodules: ``seedexp.sklearn`` (random_state injection), ``seedexp.frameworks.torch``,
@@ -33,6 +34,7 @@ __all__ = [
     "Summary",
     "main",
     "current_seeds",
+    "log",
     "SeedexpError",
     "SeedError",
     "ConfigError",
@@ -51,6 +53,7 @@ _LAZY = {
     "Summary": ("seedexp.api", "Summary"),
     "main": ("seedexp.hydra", "main"),
     "current_seeds": ("seedexp.core", "current_seeds"),
+    "log": ("seedexp.series", "log"),
 }
 
 

@@ -39,6 +39,9 @@ _HELP = {
     "target_halfwidth": "seeds needed for a CI of this half-width: a number, or metric=value,...",
     "target_difference": "seeds needed to detect this paired difference: a number, or metric=value,...",
     "power": "power for target_difference, in (0, 1) (default 0.8)",
+    "curve_align": "runs of a series with different steps: exact (default: refuse), common or interpolate",
+    "curve_threshold": "curves: the value whose first reaching step is summarized, metric=value,...",
+    "curve_points": "curves: steps kept in summary.json, curves.csv and the figures (default 1000)",
 }
 
 
@@ -139,8 +142,8 @@ def main_report(argv: Sequence[str]) -> int:
 
     parser = _parser("report", "Rebuild a sweep's summary (summary.json/csv/md/png, runs.csv), finished or not.")
     parser.add_argument("--tracking", default=None, metavar="BACKEND",
-                        help="also send the summary and runs to mlflow, tensorboard or 'mlflow,tensorboard' "
-                             "(MLflow's URI from MLFLOW_TRACKING_URI)")
+                        help="also send the summary and runs to mlflow, tensorboard, wandb or a list such as "
+                             "'mlflow,wandb' (MLflow's URI from MLFLOW_TRACKING_URI; W&B's settings from WANDB_*)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="write the summary files here instead of the sweep dir")
     parser.add_argument("--no-write", action="store_true", help="print the summary and write nothing (read-only sweeps)")

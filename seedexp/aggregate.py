@@ -44,6 +44,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .curves import CURVE_DEFAULTS, check_curve_options, curves_of_sweep, find_series
 from .errors import ConfigError, RecordError
 from .record import RECORD_NAME, read_record
 from .seeds import check_seed, stream_key
@@ -92,6 +93,7 @@ DEFAULTS: dict[str, Any] = {
     "target_halfwidth": None,
     "target_difference": None,
     "power": 0.8,
+    **CURVE_DEFAULTS,  # curve_align, curve_threshold, curve_points (seedexp.curves)
 }
 TESTS = ("t", "permutation")
 CORRECTIONS = ("holm", "bh", "none")
@@ -221,6 +223,7 @@ def check_options(options: Mapping[str, Any] | None = None, *, style: str = "pyt
         out["higher_is_better"] = {str(k): bool(v) for k, v in hib.items()}
     out["target_halfwidth"] = _per_metric(out["target_halfwidth"], lab["target_halfwidth"], "0.01")
     out["target_difference"] = _per_metric(out["target_difference"], lab["target_difference"], "0.02")
+    check_curve_options(out, lab.__getitem__)
     return out
 
 
@@ -823,7 +826,7 @@ def _survivorship(groups: list[dict], metrics: list[str], opt: Mapping[str, Any]
 
 
 def summarize(records: Iterable[Mapping[str, Any]], *, planned: Sequence[Mapping[str, Any]] | None = None,
-              **options: Any) -> dict[str, Any]:
+              series_metrics: Sequence[str] = (), **options: Any) -> dict[str, Any]:
     """Statistics per group and metric, the status of every run, and the paired comparisons.
 
     Parameters
@@ -838,6 +841,8 @@ def summarize(records: Iterable[Mapping[str, Any]], *, planned: Sequence[Mapping
     planned : sequence of dict, optional
         The sweep's planned runs, ``{"group", "seed", "path"}`` each (from
         ``sweep.json``): a planned run with no record is counted as *missing*.
+    series_metrics : sequence of str
+        Metrics the runs logged as series (:mod:`seedexp.curves`): options may name them too.
     **options
         The report options (:data:`DEFAULTS`, checked by :func:`check_options`):
         ``confidence``, ``n_resamples``, ``bootstrap_seed``, ``bootstrap_min_n``,
@@ -877,7 +882,7 @@ def summarize(records: Iterable[Mapping[str, Any]], *, planned: Sequence[Mapping
     metric_names = sorted({m for r in runs if r["status"] == "ok" for m in r["metrics"]})
     for key in ("higher_is_better", "target_halfwidth", "target_difference"):
         named = opt[key] if isinstance(opt[key], Mapping) else {}
-        unknown = sorted(set(named) - set(metric_names))
+        unknown = sorted(set(named) - set(metric_names) - (set(series_metrics) if key == "higher_is_better" else set()))
         if unknown:
             raise ConfigError(f"{key} names metric(s) {', '.join(unknown)} that no run reported; "
                               f"the metrics are: {', '.join(metric_names) or '(none)'}")
@@ -1134,7 +1139,12 @@ def aggregate(sweep_dir: Path, **options: Any) -> dict[str, Any]:
         detail = f" ({len(problems)} file(s) there are not seedexp records; first: {problems[0]})" if problems else ""
         raise RecordError(f"no seedexp run record or {SWEEP_NAME} under {str(sweep_dir)!r}{detail}; "
                           "is it a seedexp sweep dir (hydra.sweep.dir)?")
-    summary = summarize(records, planned=planned, **opt)
+    found = find_series(sweep_dir, [r for r in records if r.get("status") == "ok"])
+    summary = summarize(records, planned=planned, series_metrics=found[1], **opt)
+    curves = curves_of_sweep(sweep_dir, summary, opt, found)  # runs that logged series (seedexp.curves)
+    if curves is not None:
+        summary["curves"] = curves
+        summary["warnings"].extend(curves["warnings"])
     summary["sweep_dir"] = str(sweep_dir)
     summary["corrupt"] = problems
     return summary

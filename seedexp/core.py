@@ -53,6 +53,8 @@ from .record import (
     write_text_atomic,
 )
 from .seeds import SeedPlan
+from .series import SERIES_NAME, intact as series_intact, remove_stale as remove_stale_series, \
+    start as start_series, stop as stop_series, take_series, write_series
 
 log = logging.getLogger("seedexp")
 
@@ -139,6 +141,9 @@ def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     """
     record = existing_record(run_dir)
     if record is None or record["status"] != "ok" or record.get("config_hash") != spec.config_hash:
+        return None
+    if not series_intact(run_dir, record):
+        log.warning("re-running %s: its series file (%s) is missing or altered", run_dir, SERIES_NAME)
         return None
     old = (record.get("code") or {}).get("source_sha256")
     new = spec.code.get("source_sha256")
@@ -242,9 +247,10 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
     interrupted: BaseException | None = None
     t0 = time.perf_counter()
     token = _CURRENT.set(plan)
+    series, series_token = start_series()  # seedexp.log / seeds.log record here (seedexp.series)
     try:
-        result = call()
-        record["metrics"], record["fingerprints"] = check_result(result, spec.experiment)
+        result = take_series(call(), series)
+        record["metrics"], record["fingerprints"] = check_result(result, spec.experiment, series=bool(series))
         record["status"] = "ok"
     except BaseException as exc:  # noqa: BLE001 - the experiment's failure is recorded, never lost
         if requeued(exc):
@@ -258,7 +264,12 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
             _write(directory / TRACEBACK_NAME, lambda: write_text_atomic(directory / TRACEBACK_NAME, text))
     finally:
         _CURRENT.reset(token)
+        stop_series(series_token)
     record["duration_s"] = time.perf_counter() - t0
+    if series:  # written before the record that indexes it
+        record["series"] = {"file": None, "sha256": None, "metrics": series.index()}
+        if directory is not None:
+            _write(directory / SERIES_NAME, lambda: record.update(series=write_series(directory, series)))
     finished = finish_run(plan)  # first: it records the streams torch's data APIs drew from
     record["streams"] = plan.used()
     record["unused_pins"] = unused_pins(plan)
@@ -344,6 +355,7 @@ def _clear_stale(directory: Path) -> None:
         (directory / TRACEBACK_NAME).unlink()
     except FileNotFoundError:
         pass
+    remove_stale_series(directory)
 
 
 def _exit_message(exc: BaseException) -> str:
@@ -359,12 +371,14 @@ def unused_pins(plan: SeedPlan) -> list[str]:
     return sorted(p for p in plan.pins if p not in used)
 
 
-def check_result(result: Any, target: str) -> tuple[dict[str, float | None], dict[str, str]]:
+def check_result(result: Any, target: str, series: bool = False) -> tuple[dict[str, float | None], dict[str, str]]:
     """Validate what an experiment returned; return ``(metrics, fingerprints)``.
 
     The contract: a non-empty dict of metric name (str) -> real number, plus
     optionally ``"fingerprints": {name: str}`` (hashes of artifacts such as
     trained weights). NaN and inf are kept as ``None`` (JSON has neither).
+    ``series``: the run recorded per-step series (:mod:`seedexp.series`), so
+    a dict without a number is fine.
     """
     if not isinstance(result, Mapping):
         raise ExperimentError(
@@ -392,7 +406,7 @@ def check_result(result: Any, target: str) -> tuple[dict[str, float | None], dic
                 "return floats (put hashes under 'fingerprints')"
             )
         metrics[name] = clean_metric(float(value))
-    if not metrics:
+    if not metrics and not series:
         raise ExperimentError(f"experiment {target!r} returned no metric; return {{'metric_name': number, ...}}")
     return metrics, fingerprints
 

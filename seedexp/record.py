@@ -30,6 +30,8 @@ host               hostname, platform, pid, device
 started_at         ISO-8601 UTC time the run started
 duration_s         wall time of the experiment call
 error              ``{type, message}`` when failed (traceback in traceback.txt)
+series             when the run logged per-step values: ``{file: "series.npz", sha256,
+                   metrics: {name: {n, first_step, last_step}}}`` (:mod:`seedexp.series`)
 =================  ==========================================================
 
 Records are written atomically (temporary file in the same directory, fsync,

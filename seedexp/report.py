@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from .aggregate import STAT_NAMES, SUMMARY_SCHEMA, aggregate, check_options, read_json_file
 from .errors import ConfigError
 from .record import write_json_atomic, write_text_atomic
+from .report_curves import CURVES_CSV, curves_section, write_curves
 
 __all__ = ["OUTPUTS", "to_csv", "runs_csv", "to_markdown", "comparisons_table", "planning_table", "figure",
            "plot", "check_destination", "write_summary", "load_stopping", "stopping_section"]
@@ -263,6 +264,7 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
     if summary["comparisons"]:
         base = f", each against the baseline {summary['baseline']}" if summary["baseline"] else ""
         out += [f"## Paired comparisons (same seeds{base})", "", comparisons_table(summary)]
+    out += curves_section(summary)  # runs that logged per-step series (seedexp.report_curves)
     if summary["planning"]:
         out += ["## How many seeds", "", planning_table(summary)]
     if summary["not_ok"]:
@@ -385,7 +387,7 @@ def check_destination(dest: Path) -> None:
             raise ConfigError(f"{existing} exists and is not a seedexp summary (schema {schema!r}); "
                               f"refusing to overwrite it: {way_out}")
     else:
-        foreign = [name for name in OUTPUTS[1:] if (dest / name).exists()]
+        foreign = [name for name in (*OUTPUTS[1:], CURVES_CSV) if (dest / name).exists()]
         if foreign:
             raise ConfigError(f"{dest} holds {', '.join(foreign)} but no seedexp summary.json, so they may not be "
                               f"seedexp's; refusing to overwrite them: {way_out}")
@@ -440,6 +442,7 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     write_text_atomic(dest / "summary.md", to_markdown(summary))
     if png:
         plot(summary, dest / "summary.png")
+    write_curves(summary, dest, png)  # curves.csv and curves_<metric>.png, when runs logged series
     return summary
 
 

@@ -234,6 +234,16 @@ class SeedPlan:
         sub._pins, sub._used = {}, self._used
         return sub
 
+    def log(self, step: int | None = None, **values: float) -> None:
+        """Record per-step values of the run in progress: ``seeds.log(epoch, loss=loss)``.
+
+        The same as :func:`seedexp.log` (see :mod:`seedexp.series`): values are kept in
+        memory and written beside ``result.json`` when the run ends.
+        """
+        from .series import log
+
+        log(step, **values)
+
     def used(self) -> dict[str, int]:
         """Return every stream handed out so far, ``{"split": seed, "cv/0": seed, ...}``."""
         return dict(self._used)

@@ -47,7 +47,7 @@ KINDS = {
     "collision": lambda: {1: 0.5, "1": 0.7},
     "int_name": lambda: {1: 0.5},
     "empty_name": lambda: {"": 0.5},
-    "list_metric": lambda: {"score": [1.0, 2.0]},
+    "list_metric": lambda: {"score": [1.0, "high"]},  # a list is a series (seedexp.series): of numbers
     "bool_metric": lambda: {"score": True},
     "none_metric": lambda: {"score": None},
     "text_metric": lambda: {"score": "high"},

@@ -269,7 +269,7 @@ BEHAVIOUR_CASES = {
     "metric_name_collision": ("collision", "ExperimentError", "metric name 1 is a int"),
     "metric_name_int": ("int_name", "ExperimentError", "metric names must be non-empty strings"),
     "metric_name_empty": ("empty_name", "ExperimentError", "metric name '' is a str"),
-    "metric_list": ("list_metric", "ExperimentError", "metric 'score' is [1.0, 2.0] (list), not a number"),
+    "metric_list": ("list_metric", "ExperimentError", "returned series 'score': score='high' is a str, not a number"),
     "metric_bool": ("bool_metric", "ExperimentError", "metric 'score' is True (bool)"),
     "metric_none": ("none_metric", "ExperimentError", "metric 'score' is None"),
     "metric_text": ("text_metric", "ExperimentError", "metric 'score' is 'high' (str)"),

@@ -40,7 +40,8 @@ def sweep_files(sweep_dir: Path) -> dict[str, bytes]:
 # --------------------------------------------------------------------------- settings
 
 
-@pytest.mark.parametrize("name", ["seedexp.tracking", "seedexp.tracking.mlflow", "seedexp.tracking._sweep"])
+@pytest.mark.parametrize("name", ["seedexp.tracking", "seedexp.tracking.mlflow", "seedexp.tracking._sweep",
+                                  "seedexp.tracking.wandb"])
 def test_docstring_examples(name):
     import importlib
 
@@ -67,7 +68,7 @@ def test_check_config_takes_an_omegaconf_block():
 
 
 @pytest.mark.parametrize("given, words", [
-    ({"backend": "wandb"}, "tracking.backend='wandb'"),
+    ({"backend": "neptune"}, "tracking.backend='neptune'"),
     ({"backend": "mlflow", "url": "x"}, "unknown tracking setting(s) tracking.url"),
     ({"backend": "mlflow", "uri": ""}, "tracking.uri=''"),
     ({"backend": "mlflow", "uri": 5}, "tracking.uri=5"),
@@ -326,12 +327,121 @@ def test_a_logdir_that_cannot_be_written_is_one_warning(tmp_path):
     assert math.isfinite(json.loads((sweep_dir / "summary.json").read_text())["groups"][0]["metrics"]["acc"]["mean"])
 
 
+# --------------------------------------------------------------------------- curves and W&B
+
+
+def make_curve_sweep(out: Path, seeds=range(3)) -> dict:
+    """A 2-config x 3-seed sweep whose runs log a curve (seedexp.log); its summary."""
+    return seedexp.sweep(tracking_experiments.curvy, seeds=seeds, params=PARAMS, out=out, progress=False,
+                         report={"curve_threshold": {"val_acc": 0.7}}).data
+
+
+@pytest.mark.slow
+def test_mlflow_holds_the_stepped_aggregates_of_the_curves(tmp_path, mlflow_server, client):
+    from seedexp.series import read_series
+
+    sweep_dir = tmp_path / "sweep"
+    summary = make_curve_sweep(sweep_dir)
+    config = {"backend": "mlflow", "uri": mlflow_server, "experiment": "curves"}
+    assert send(sweep_dir, summary, config) == []
+    parents, children = runs_of(client, "curves")
+    curves = summary["curves"]["metrics"]["val_acc"]
+    for group, g in curves["groups"].items():
+        run = parents[group]
+        for stat in ("mean", "ci_low", "ci_high", "band_low", "band_high"):
+            history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, f"curve/val_acc/{stat}"))
+            assert history == list(zip(g["points"]["step"], g["points"][stat])), (group, stat)
+        for scalar in ("final", "auc", "best_step"):
+            assert run.data.metrics[f"curve/val_acc/{scalar}/mean"] == g["scalars"][scalar]["mean"]
+    for c in summary["curves"]["comparisons"]:
+        assert parents[c["a"]].data.metrics[f"curve/val_acc/{c['summary']}/vs/{slug(c['b'])}/p_adjusted"] == \
+            c["p_adjusted"]
+    for (group, seed), run in children.items():
+        steps, values = read_series(sweep_dir / f"{group},seed={seed}" / "series.npz")["val_acc"]
+        history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "curve/val_acc"))
+        assert history == list(zip(steps.tolist(), values.tolist()))
+    assert send(sweep_dir, summary, config) == []  # again: nothing changed, nothing logged twice
+    run = runs_of(client, "curves")[0]["model=a"]
+    assert len(client.get_metric_history(run.info.run_id, "curve/val_acc/mean")) == 8
+
+
+@pytest.mark.slow
+def test_tensorboard_holds_the_stepped_aggregates_and_each_seeds_curve(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.util import tensor_util
+
+    sweep_dir = tmp_path / "sweep"
+    summary = make_curve_sweep(sweep_dir)
+    assert send(sweep_dir, summary, "tensorboard") == []
+    for group, g in summary["curves"]["metrics"]["val_acc"]["groups"].items():
+        acc = read_events(sweep_dir / "tensorboard" / "summary" / slug(group))
+        for stat in ("mean", "band_low"):
+            got = [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in acc.Tensors(f"curve/val_acc/{stat}")]
+            assert [s for s, _ in got] == g["points"]["step"]
+            assert [v for _, v in got] == pytest.approx(g["points"][stat], rel=1e-6)
+        assert scalar(acc, "curve/val_acc/final/mean") == pytest.approx(g["scalars"]["final"]["mean"], rel=1e-6)
+    seed_run = read_events(sweep_dir / "tensorboard" / "seeds" / "model_a" / "seed=0")
+    assert [e.step for e in seed_run.Tensors("curve/val_acc")] == list(range(8))
+
+
+@pytest.mark.slow
+def test_wandb_offline_files_hold_the_runs_their_groups_and_the_summary(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    from seedexp.series import read_series
+    from wandb_files import read_all
+
+    monkeypatch.setenv("WANDB_MODE", "offline")  # no network: W&B writes its run files only
+    sweep_dir = tmp_path / "sweep"
+    summary = make_curve_sweep(sweep_dir)
+    logdir = tmp_path / "wb"
+    assert send(sweep_dir, summary, {"backend": "wandb", "logdir": str(logdir), "experiment": "curves"}) == []
+    runs = read_all(logdir)
+    seeds = [r for r in runs if r["job_type"] == "seed"]
+    (total,) = [r for r in runs if r["job_type"] == "summary"]
+    assert len(seeds) == 6 and {r["project"] for r in runs} == {"curves"}
+    assert sorted((r["group"], r["name"]) for r in seeds) == [(f"model={m}", f"seed={s}") for m in "ab" for s in range(3)]
+    for r in seeds:
+        seed = int(r["name"].split("=")[1])
+        record = json.loads((sweep_dir / f"{r['group']},seed={seed}" / "result.json").read_text())
+        assert r["config"]["seed"] == seed and r["config"]["model"] == r["group"][-1]
+        assert r["config"]["streams"] == record["streams"] and r["config"]["seedexp"]["status"] == "ok"
+        assert r["summary"]["acc"] == record["metrics"]["acc"]
+        steps, values = read_series(sweep_dir / f"{r['group']},seed={seed}" / "series.npz")["val_acc"]
+        assert [(h["_step"], h["val_acc"]) for h in r["history"]] == list(zip(steps.tolist(), values.tolist()))
+    assert total["group"] == "seedexp summary" and total["name"] == "summary"
+    fields = total["summary"]
+    for g in summary["groups"]:
+        for stat in ("mean", "ci_low", "ci_high", "n"):
+            assert fields[f"groups/{g['group']}/acc/{stat}"] == g["metrics"]["acc"][stat]
+    (c,) = summary["comparisons"]
+    assert fields[f"comparisons/acc/{c['a']} vs {c['b']}/p_adjusted"] == c["p_adjusted"]
+    assert fields[f"comparisons/acc/{c['a']} vs {c['b']}/verdict"] == (f"{c['better']} better" if c["better"]
+                                                                       else "no clear difference")
+    curves = summary["curves"]
+    for group, g in curves["metrics"]["val_acc"]["groups"].items():
+        assert fields[f"curves/val_acc/{group}/auc/mean"] == g["scalars"]["auc"]["mean"]
+        stepped = [(h["_step"], h[f"{group}/val_acc/band_high"]) for h in total["history"]
+                   if f"{group}/val_acc/band_high" in h]
+        assert stepped == list(zip(g["points"]["step"], g["points"]["band_high"]))
+    for cc in curves["comparisons"]:
+        prefix = f"curve_comparisons/val_acc/{cc['summary']}/{cc['a']} vs {cc['b']}"
+        assert fields[f"{prefix}/mean_diff"] == cc["mean_diff"] and fields[f"{prefix}/verdict"]
+    tables = {p.name.split("_")[0] for p in total["dir"].glob("files/media/table/*.table.json")}
+    assert {"groups", "comparisons", "curve"} <= tables
+    table = json.loads(next(total["dir"].glob("files/media/table/groups_*.table.json")).read_text())
+    assert table["columns"][:4] == ["group", "metric", "n", "mean"] and len(table["data"]) == 2
+    # sending again addresses the same W&B runs (ids from the sweep, group and seed)
+    assert send(sweep_dir, summary, {"backend": "wandb", "logdir": str(logdir), "experiment": "curves"}) == []
+    again = read_all(logdir)
+    assert len(again) == 14 and {r["id"] for r in again} == {r["id"] for r in runs}
+
+
 # --------------------------------------------------------------------------- README
 
 
 def readme_section() -> str:
     text = (ROOT / "README.md").read_text()
-    return text.split("## Results in MLflow and TensorBoard", 1)[1].split("\n## ", 1)[0]
+    return text.split("## Results in MLflow, TensorBoard and W&B", 1)[1].split("\n## ", 1)[0]
 
 
 def test_the_readme_shows_the_one_line_config_and_a_picture():

@@ -236,3 +236,43 @@ def weights_hash(model: Any) -> str:
         digest.update(f"{index}:{value.dtype}:{value.shape}".encode())
         digest.update(value.tobytes())
     return digest.hexdigest()
+
+
+def log_callback(every: str = "epoch", prefix: str = "") -> Any:
+    """A Keras callback recording ``fit``'s logs as series: ``model.fit(..., callbacks=[log_callback()])``.
+
+    Every value Keras reports (``loss``, ``val_loss``, ``accuracy``, ...) is
+    passed to :func:`seedexp.log` at the end of each epoch (step = the epoch
+    number, from 0), or of each training batch with ``every="batch"`` (step =
+    the batch number, counted across epochs). ``prefix`` is put before each name.
+    Outside a seedexp run the callback raises :class:`~seedexp.errors.ConfigError`.
+    """
+    import keras
+
+    from ..errors import ConfigError
+    from ..series import current
+
+    if every not in ("epoch", "batch"):
+        raise ConfigError(f"log_callback(every={every!r}): expected 'epoch' or 'batch'")
+
+    class SeedexpLog(keras.callbacks.Callback):
+        """Record Keras's logs with seedexp.log (see seedexp.frameworks.keras.log_callback)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches = 0
+
+        def _log(self, step: int, logs: Any) -> None:
+            if logs:
+                current().log(step, **{prefix + str(k): v for k, v in logs.items()})
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if every == "epoch":
+                self._log(epoch, logs)
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if every == "batch":
+                self._log(self.batches, logs)
+            self.batches += 1
+
+    return SeedexpLog()

@@ -344,3 +344,21 @@ def device_facts() -> dict[str, Any]:
         "cuda_version": torch.version.cuda if cuda else None,
         "cudnn_version": torch.backends.cudnn.version() if cuda else None,
     }
+
+
+def log_step(step: int | None = None, **values: Any) -> None:
+    """Record per-step values in a plain PyTorch loop: ``log_step(epoch, loss=loss, val_acc=acc)``.
+
+    Like :func:`seedexp.log`, but a tensor value is detached, averaged when it
+    holds more than one element (per-sample losses), and moved to the CPU; plain
+    numbers pass as they are.
+    """
+    from ..series import log
+
+    out = {}
+    for name, value in values.items():
+        if hasattr(value, "detach") and hasattr(value, "numel"):
+            value = value.detach()
+            value = (value.float().mean() if value.numel() != 1 else value).item()
+        out[name] = value
+    log(step, **out)

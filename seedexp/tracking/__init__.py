@@ -1,4 +1,4 @@
-"""Send a finished sweep to the experiment tracker its users already look at: MLflow or TensorBoard.
+"""Send a finished sweep to the experiment tracker its users already look at: MLflow, TensorBoard or W&B.
 
 The sweep's own files come first: :func:`send` is called after ``summary.json``
 and every ``result.json`` are on disk, reads them back, and hands the trackers
@@ -13,19 +13,22 @@ them instead of adding new ones.
 The ``tracking:`` settings (off by default)::
 
     tracking:
-      backend: null      # null (off) | mlflow | tensorboard | [mlflow, tensorboard]
+      backend: null      # null (off) | mlflow | tensorboard | wandb | a list of them
       uri: null          # MLflow tracking URI, e.g. http://127.0.0.1:5000; null: MLFLOW_TRACKING_URI,
-                         # else MLflow's own default (a local store in the current directory)
-      experiment: null   # MLflow experiment name; null: the sweep's experiment (its _target_)
-      logdir: null       # TensorBoard log dir of THIS sweep; null: <sweep dir>/tensorboard
+                         # else MLflow's own default (a local store in the current directory);
+                         # W&B: the base URL of a self-hosted server (null: W&B's default)
+      experiment: null   # MLflow experiment / W&B project; null: the sweep's experiment (its _target_)
+      logdir: null       # TensorBoard log dir of THIS sweep; null: <sweep dir>/tensorboard;
+                         # W&B: its dir (it writes <dir>/wandb/); null: the sweep dir
 
 The short form ``tracking: mlflow`` (or ``tensorboard``, or ``mlflow,tensorboard``)
 means ``{backend: mlflow}`` with every other setting at its default.
 
-What each tracker gets is described in :mod:`seedexp.tracking.mlflow` and
-:mod:`seedexp.tracking.tensorboard`. MLflow and TensorBoard are optional
-(``pip install 'seedexp[mlflow]'``, ``'seedexp[tensorboard]'``) and imported
-only when a sweep is sent to them.
+What each tracker gets is described in :mod:`seedexp.tracking.mlflow`,
+:mod:`seedexp.tracking.tensorboard` and :mod:`seedexp.tracking.wandb`; curves
+(runs that logged series) go to each as stepped aggregates. The trackers are
+optional (``pip install 'seedexp[mlflow]'``, ``'seedexp[tensorboard]'``,
+``'seedexp[wandb]'``) and imported only when a sweep is sent to them.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from ..errors import ConfigError, SeedexpError
 __all__ = ["BACKENDS", "DEFAULTS", "check_config", "send"]
 
 #: The trackers a sweep can be sent to, and the package each one needs.
-BACKENDS = {"mlflow": "mlflow", "tensorboard": "tensorboard"}
+BACKENDS = {"mlflow": "mlflow", "tensorboard": "tensorboard", "wandb": "wandb"}
 
 #: The ``tracking:`` settings and their defaults (``backend: null`` is off).
 DEFAULTS: dict[str, Any] = {"backend": None, "uri": None, "experiment": None, "logdir": None}
@@ -78,10 +81,10 @@ def check_config(config: Any) -> dict[str, Any]:
     []
     >>> check_config({"backend": "tensorboard", "logdir": "/tmp/tb"})["logdir"]
     '/tmp/tb'
-    >>> check_config({"backend": "wandb"})
+    >>> check_config({"backend": "neptune"})
     Traceback (most recent call last):
     ...
-    seedexp.errors.ConfigError: tracking.backend='wandb': expected null, mlflow, tensorboard or a list of them, e.g. tracking.backend=mlflow
+    seedexp.errors.ConfigError: tracking.backend='neptune': expected null, mlflow, tensorboard, wandb or a list of them, e.g. tracking.backend=mlflow
     """
     if config is None or config is False:
         given: dict[str, Any] = {}
@@ -155,8 +158,8 @@ def send(sweep_dir: str | os.PathLike, summary: Mapping[str, Any], config: Any) 
     --------
     >>> send("multirun/x", {"runs": []}, None)
     []
-    >>> send("multirun/x", {"runs": []}, {"backend": "wandb"})
-    ["tracking: tracking.backend='wandb': expected null, mlflow, tensorboard or a list of them, e.g. tracking.backend=mlflow"]
+    >>> send("multirun/x", {"runs": []}, {"backend": "neptune"})
+    ["tracking: tracking.backend='neptune': expected null, mlflow, tensorboard, wandb or a list of them, e.g. tracking.backend=mlflow"]
     """
     try:
         settings = check_config(config)
@@ -182,6 +185,8 @@ def _send_one(name: str, sweep_dir: Path, summary: Mapping[str, Any], settings: 
         sweep = read_sweep(sweep_dir, summary)
         if name == "mlflow":
             from . import mlflow as backend
+        elif name == "wandb":
+            from . import wandb as backend  # type: ignore[no-redef]
         else:
             from . import tensorboard as backend  # type: ignore[no-redef]
         return backend.send(sweep, settings).warnings

@@ -5,7 +5,8 @@
 :class:`Sweep`, whose names (:data:`STATS`, :data:`COMPARISON`) are the ones
 users see in MLflow and TensorBoard and keep in their dashboards, whatever
 the summary calls them. The complete summary of a group goes along as a
-document (an MLflow artifact).
+document (an MLflow artifact). Curves (:mod:`seedexp.curves`): each group's
+stepped aggregates (:data:`CURVE_STATS`) and each run's series file.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Iterator, Mapping
 
 from ..errors import RecordError
 from ..record import RECORD_NAME, TRACEBACK_NAME, read_record
+from ..series import SERIES_NAME
 
 #: Statistics of a group and metric that trackers get: their name -> the summary's names, first match
 #: wins (a nested ``{"interval": {"low": ...}}`` reads as ``interval/low``). ``ci_low``/``ci_high``
@@ -42,6 +44,23 @@ COMPARISON = {
     "win_rate": ("win_rate",),
     "n_pairs": ("n_pairs",),
 }
+#: The stepped aggregates of a curve that trackers get at every step: the mean, the pointwise interval
+#: (``ci_low``/``ci_high``) and the simultaneous band (``band_low``/``band_high``).
+CURVE_STATS = ("mean", "ci_low", "ci_high", "band_low", "band_high")
+#: Numbers of a curve's scalar summary (final, best, auc...) that trackers get.
+CURVE_SCALAR_STATS = ("mean", "ci_low", "ci_high", "n")
+
+
+def curve_points(curve: Mapping[str, Any]) -> Iterator[tuple[int, dict[str, float]]]:
+    """``(step, {statistic: value})`` of a group's curve, for :data:`CURVE_STATS` (None values left out)."""
+    points = curve.get("points") or {}
+    steps = points.get("step") or []
+    for i, step in enumerate(steps):
+        values = {k: points[k][i] for k in CURVE_STATS if k in points and points[k][i] is not None}
+        if values:
+            yield int(step), values
+
+
 #: Run counts of a group: its keys ``n_<status>`` (and ``n_runs``) are passed on as they are.
 COUNT_PREFIX = "n_"
 
@@ -61,6 +80,9 @@ class Group:
     comparisons: list[dict[str, Any]]
     #: the group's part of the summary, to store next to its runs
     document: dict[str, Any]
+    #: metric -> the group's curve (``summary["curves"]``, :mod:`seedexp.curves`): ``n``, ``points``
+    #: (``step``, ``mean``, ``ci_low``, ``ci_high``, ``band_low``, ``band_high``...) and ``scalars``
+    curves: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +97,19 @@ class Run:
     record_file: Path | None
     record_sha256: str | None
     traceback_file: Path | None
+    #: the run's per-step series (``series.npz``), when it logged any
+    series_file: Path | None = None
+
+    def series(self) -> dict[str, tuple[Any, Any]]:
+        """The run's series, ``{metric: (steps, values)}`` (empty when it has none or its file is unreadable)."""
+        from ..series import read_series
+
+        if self.series_file is None:
+            return {}
+        try:
+            return read_series(self.series_file)
+        except RecordError:
+            return {}
 
 
 @dataclass
@@ -90,6 +125,8 @@ class Sweep:
     groups: list[Group]
     runs: list[Run]
     notes: list[str] = field(default_factory=list)
+    #: the paired comparisons of curve summaries (``summary["curves"]["comparisons"]``)
+    curve_comparisons: list[dict[str, Any]] = field(default_factory=list)
 
     def runs_of(self, group: str) -> Iterator[Run]:
         return (r for r in self.runs if r.group == group)
@@ -179,10 +216,14 @@ def _load(sweep_dir: Path, entry: Mapping[str, Any]) -> Run:
                 record = None
         tb = sweep_dir / str(path) / TRACEBACK_NAME
         traceback_file = tb if tb.is_file() else None
+    series_file = None
+    if record is not None and isinstance(record.get("series"), Mapping):
+        candidate = sweep_dir / str(path) / SERIES_NAME
+        series_file = candidate if candidate.is_file() else None
     seed = entry.get("seed")
     return Run(group=str(entry.get("group")), seed=int(seed) if isinstance(seed, int) else seed,
                status=str(entry.get("status")), path=None if path is None else str(path), record=record,
-               record_file=record_file, record_sha256=digest, traceback_file=traceback_file)
+               record_file=record_file, record_sha256=digest, traceback_file=traceback_file, series_file=series_file)
 
 
 def read_sweep(sweep_dir: Path, summary: Mapping[str, Any]) -> Sweep:
@@ -207,6 +248,9 @@ def read_sweep(sweep_dir: Path, summary: Mapping[str, Any]) -> Sweep:
             raw_groups.append({"group": r.group})
     slugs = _unique_slugs(names)
     comparisons = [c for c in summary.get("comparisons") or [] if isinstance(c, Mapping)]
+    curves = summary.get("curves") if isinstance(summary.get("curves"), Mapping) else {}
+    curve_metrics = {str(m): e for m, e in (curves.get("metrics") or {}).items()
+                     if isinstance(e, Mapping) and isinstance(e.get("groups"), Mapping)}
     groups = []
     for name, g in zip(names, raw_groups):
         metrics = g.get("metrics") if isinstance(g.get("metrics"), Mapping) else {}
@@ -225,6 +269,7 @@ def read_sweep(sweep_dir: Path, summary: Mapping[str, Any]) -> Sweep:
             document={"group": dict(g), "comparisons": [c for c in comparisons if name in (c.get("a"), c.get("b"))],
                       "methods": methods, "options": dict(options), "baseline": summary.get("baseline"),
                       "sweep_dir": str(sweep_dir)},
+            curves={m: dict(e["groups"][name]) for m, e in curve_metrics.items() if name in e["groups"]},
         ))
     experiments = sorted({str(r.record["experiment"]) for r in runs if r.record and r.record.get("experiment")})
     confidence = _number(options.get("confidence")) if isinstance(options, Mapping) else None
@@ -232,7 +277,8 @@ def read_sweep(sweep_dir: Path, summary: Mapping[str, Any]) -> Sweep:
     baseline = summary.get("baseline")
     return Sweep(sweep_dir=sweep_dir, sweep_id=sweep_id, experiment=experiments[0] if len(experiments) == 1 else None,
                  metrics=metric_names, confidence=confidence, methods=methods,
-                 baseline=None if baseline is None else str(baseline), groups=groups, runs=runs)
+                 baseline=None if baseline is None else str(baseline), groups=groups, runs=runs,
+                 curve_comparisons=[dict(c) for c in curves.get("comparisons") or [] if isinstance(c, Mapping)])
 
 
 def level(sweep: Sweep) -> str:

@@ -20,12 +20,19 @@ parent run, one per group (run name: the group, e.g. ``experiment.model=rf``)
       ``seedexp.confidence``, and a markdown table as the run's description
       (``mlflow.note.content``);
     * artifact ``seedexp/group_summary.json``: the group's part of the summary,
-      every statistic and comparison in full.
+      every statistic and comparison in full;
+    * curves (runs that logged series, :mod:`seedexp.curves`): the stepped
+      aggregates ``curve/<metric>/<statistic>`` at every step kept (``mean``, the
+      pointwise interval ``ci_low``/``ci_high``, the simultaneous band
+      ``band_low``/``band_high``; MLflow's chart of that key is the curve), the
+      scalar summaries ``curve/<metric>/<final|best|best_step|auc|steps_to_threshold>/<mean|ci_low|ci_high|n>``
+      and their comparisons ``curve/<metric>/<summary>/vs/<group B>/<number>``.
 
 child run, one per run record (run name ``seed=N``, nested under its parent)
     * params: ``seed`` (the master seed), the overrides, and every stream
       seed the run handed out as ``stream.<name>`` (``stream.split``, ``stream.cv/0``...);
-    * metrics: the run's metrics (a NaN/inf metric, stored as null, is left out);
+    * metrics: the run's metrics (a NaN/inf metric, stored as null, is left out),
+      and its series as ``curve/<metric>`` at their steps;
     * tags: ``seedexp.status``, ``seedexp.config_hash``, ``seedexp.path``,
       ``seedexp.error`` when it failed; MLflow status FINISHED, FAILED, or
       KILLED for a run whose process died;
@@ -36,7 +43,9 @@ of the sweep directory's absolute path), ``seedexp.kind`` (``group``/``seed``),
 ``seedexp.group`` and ``seedexp.seed``; one search finds the runs a previous
 send made, and only what changed is logged (``seedexp.content_sha256``). A
 metric that no longer has a value is logged as NaN. MLflow params cannot
-change: a changed value is reported in a warning and kept.
+change: a changed value is reported in a warning and kept. A curve whose values
+changed is logged again at its steps (MLflow keeps a metric's history: the
+latest timestamp at a step is the current value).
 
 Before anything else, an ``http(s)`` tracking URI is probed (``/health``, a
 few seconds): a server that is down costs one warning line, not MLflow's
@@ -58,9 +67,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
-from ._sweep import Group, Run, Sweep, group_markdown
+from ._sweep import CURVE_SCALAR_STATS, Group, Run, Sweep, curve_points, group_markdown, slug
 
 __all__ = ["send", "Sent", "PROBE_TIMEOUT_S", "DEFAULT_EXPERIMENT"]
 
@@ -70,6 +79,8 @@ PROBE_TIMEOUT_S = 5.0
 DEFAULT_EXPERIMENT = "seedexp"
 #: MLflow's limits (``mlflow.utils.validation``).
 _KEY_MAX, _PARAM_MAX, _TAG_MAX = 250, 6000, 8000
+#: Metric values per ``log_batch`` request (MLflow's limit).
+_BATCH = 1000
 #: MLflow status of a child run, by seedexp status.
 _STATUS = {"ok": "FINISHED", "failed": "FAILED", "crashed": "KILLED"}
 TAG = "seedexp."
@@ -204,7 +215,8 @@ class _Sender:
 
     def upsert(self, ident: tuple[str, str, str], *, run_name: str, content: str, start_ms: int | None,
                params: Mapping[str, str], metrics: Mapping[str, float | None], tags: Mapping[str, str],
-               artifacts: Mapping[str, Path | str], status: str, end_ms: int | None) -> str:
+               artifacts: Mapping[str, Path | str], status: str, end_ms: int | None,
+               history: Sequence[tuple[str, float, int]] = ()) -> str:
         """Create the run, or bring the existing one up to date; return its id.
 
         ``artifacts`` maps an artifact file name (``seedexp/result.json``) to a
@@ -246,6 +258,9 @@ class _Sender:
             params=[Param(k, v) for k, v in params.items() if k not in old_params],
             tags=[RunTag(k, v) for k, v in tags.items() if old_tags.get(k) != v],
         )
+        for i in range(0, len(history), _BATCH):  # stepped values (curves): MLflow takes 1,000 a request
+            self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, step) for k, v, step in
+                                                   history[i:i + _BATCH]])
         for stale in sorted(k for k in old_tags if k.startswith(TAG) and k not in tags):
             self.client.delete_tag(run_id, stale)
         for name, source in artifacts.items():
@@ -267,11 +282,27 @@ class _Sender:
         for c in group.comparisons:
             for name, value in c["numbers"].items():
                 metrics[key(c["metric"], "vs", c["b_slug"], name)] = value
+        history = []
+        for metric, curve in group.curves.items():
+            for step, values in curve_points(curve):
+                history += [(key("curve", metric, stat), value, step) for stat, value in values.items()]
+            for scalar, numbers in (curve.get("scalars") or {}).items():
+                for stat in CURVE_SCALAR_STATS:
+                    if isinstance(numbers.get(stat), (int, float)):
+                        metrics[key("curve", metric, scalar, stat)] = float(numbers[stat])
+        for c in self.sweep.curve_comparisons:
+            if c.get("a") == group.name:
+                prefix = ("curve", c["metric"], c["summary"], "vs", slug(str(c["b"])))
+                for name in ("mean_diff", "ci_low", "ci_high", "pvalue", "p_adjusted"):
+                    if isinstance(c.get(name), (int, float)):
+                        metrics[key(*prefix, name)] = float(c[name])
+        stepped = {k for k, _, _ in history}
         # statistics the summary no longer gives (e.g. an interval at n < 2) become NaN
         old = self.existing.get(("group", group.name, ""))
         if old is not None:
             for k in old.data.metrics:
-                metrics.setdefault(k, None)
+                if k not in stepped:
+                    metrics.setdefault(k, None)
         document = json.dumps(group.document, indent=2, sort_keys=True, default=str) + "\n"
         tags = {"mlflow.note.content": group_markdown(sweep, group),
                 TAG + "method": sweep.methods.get("interval", ""),
@@ -280,10 +311,10 @@ class _Sender:
                 TAG + "baseline": sweep.baseline or "",
                 TAG + "confidence": "" if sweep.confidence is None else f"{sweep.confidence:g}"}
         return self.upsert(
-            ("group", group.name, ""), run_name=group.name, content=_sha([document, metrics, tags]),
+            ("group", group.name, ""), run_name=group.name, content=_sha([document, metrics, tags, history]),
             params={key(k): v for k, v in group.overrides.items()}, metrics=metrics, tags=tags,
             artifacts={"seedexp/group_summary.json": document}, status="FINISHED",
-            start_ms=min(starts, default=None), end_ms=max(ends, default=None))
+            start_ms=min(starts, default=None), end_ms=max(ends, default=None), history=history)
 
     def seed(self, run: Run, group: Group, parent_id: str) -> str:
         record = run.record or {}
@@ -307,7 +338,9 @@ class _Sender:
             content=_sha([run.record_sha256, parent_id, run.status,
                           None if run.traceback_file is None else run.traceback_file.stat().st_mtime_ns]),
             start_ms=start, params=params, metrics={k: v for k, v in metrics.items() if v is not None},
-            tags=tags, artifacts=artifacts, status=_STATUS.get(run.status, "FAILED"), end_ms=end)
+            tags=tags, artifacts=artifacts, status=_STATUS.get(run.status, "FAILED"), end_ms=end,
+            history=[(key("curve", metric), float(v), int(step)) for metric, (steps, values) in run.series().items()
+                     for step, v in zip(steps.tolist(), values.tolist()) if math.isfinite(v)])
 
 
 def send(sweep: Sweep, settings: Mapping[str, Any]) -> Sent:

@@ -11,7 +11,12 @@ Event files are written under ``tracking.logdir`` (default ``<sweep dir>/tensorb
     <logdir>/summary/<group>/              the aggregated scalars: <metric>/<statistic> (mean,
                                            ci_low, ci_high, n, std, median), n_runs, n_failed...,
                                            <metric>/vs/<group B>/<number> for paired comparisons,
-                                           and the group's table as text
+                                           and the group's table as text; for runs that logged
+                                           series, curve/<metric>/<mean|ci_low|ci_high|band_low|
+                                           band_high> at every step kept, and the curve's scalar
+                                           summaries curve/<metric>/<final|best|...>/<mean|ci_low|...>
+
+A seed's run also holds its own series, ``curve/<metric>`` at their steps.
 
 Sending again rewrites these files: the event files seedexp wrote there
 before (``*.seedexp``) are removed first, so TensorBoard shows each value
@@ -21,13 +26,14 @@ is not needed (nor imported).
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from ._sweep import Group, Run, Sweep, group_markdown
+from ._sweep import CURVE_SCALAR_STATS, Group, Run, Sweep, curve_points, group_markdown
 
 __all__ = ["send", "Sent", "logdir_of", "SUFFIX"]
 
@@ -93,12 +99,12 @@ class _EventFile:
                 old.unlink(missing_ok=True)
 
 
-def _scalars(file: _EventFile, values: Mapping[str, float | None]) -> None:
+def _scalars(file: _EventFile, values: Mapping[str, float | None], step: int = 0) -> None:
     from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 
     for tag, value in values.items():
         if value is not None:
-            file.summary(scalar_pb(tag, float(value)))
+            file.summary(scalar_pb(tag, float(value)), step=step)
 
 
 def _experiment(logdir: Path, sweep: Sweep) -> None:
@@ -122,6 +128,10 @@ def _seed(logdir: Path, group: Group, run: Run) -> Path:
     started = record.get("started_at")
     file.summary(hp.hparams_pb({k: _value(v) for k, v in group.overrides.items()}, trial_id=group.name))
     _scalars(file, {k: v for k, v in (record.get("metrics") or {}).items()})
+    for metric, (steps, values) in run.series().items():  # the seed's own curves
+        for step, value in zip(steps.tolist(), values.tolist()):
+            if math.isfinite(value):
+                _scalars(file, {f"curve/{metric}": value}, step)
     streams = record.get("streams") or {}
     lines = [f"status **{run.status}**, master seed {record.get('seed', run.seed)}, config hash "
              f"`{str(record.get('config_hash', ''))[:12]}`, started {started or '?'}", "",
@@ -141,7 +151,14 @@ def _summary(logdir: Path, sweep: Sweep, group: Group) -> Path:
         values.update({f"{metric}/{stat}": v for stat, v in stats.items()})
     for c in group.comparisons:
         values.update({f"{c['metric']}/vs/{c['b_slug']}/{name}": v for name, v in c["numbers"].items()})
+    for metric, curve in group.curves.items():
+        for stat, numbers in (curve.get("scalars") or {}).items():
+            values.update({f"curve/{metric}/{stat}/{k}": float(numbers[k]) for k in CURVE_SCALAR_STATS
+                           if isinstance(numbers.get(k), (int, float))})
     _scalars(file, values)
+    for metric, curve in group.curves.items():  # the stepped aggregates, at their steps
+        for step, stats in curve_points(curve):
+            _scalars(file, {f"curve/{metric}/{stat}": v for stat, v in stats.items()}, step)
     file.summary(text_pb("seedexp/summary", group_markdown(sweep, group)))
     file.close()
     return run_dir
