@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seedexp.aggregate import aggregate  # noqa: E402
+from seedexp.sweepdir import aggregate  # noqa: E402
 from seedexp.record import SCHEMA, group_of, write_json_atomic  # noqa: E402
 from seedexp.report import write_summary  # noqa: E402
 

@@ -35,7 +35,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seedexp.aggregate import adjust_pvalues, mean_interval, median_interval, paired_pvalue  # noqa: E402
+from seedexp.stats.estimators import adjust_pvalues, mean_interval, median_interval, paired_pvalue  # noqa: E402
 
 NS = (3, 5, 10, 30)
 LEVEL = 0.95

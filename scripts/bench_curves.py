@@ -77,7 +77,7 @@ def report(sweep: Path) -> tuple[float, float]:
 
 
 def coverage(reps: int, ns: tuple[int, ...], scales: tuple[float, ...], steps: int = 100) -> list[dict]:
-    from seedexp.curves import pointwise_band, simultaneous_band
+    from seedexp.stats.curves import pointwise_band, simultaneous_band
 
     rows = []
     t = np.linspace(0.0, 1.0, steps)

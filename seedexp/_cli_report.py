@@ -1,6 +1,6 @@
 """``seedexp report | compare | plan SWEEP_DIR [options]``: argv in, printed text and an exit code out.
 
-The statistics live in :mod:`seedexp.aggregate` and :mod:`seedexp.planning`, the
+The statistics live in :mod:`seedexp.stats` and :mod:`seedexp.planning`, the
 files in :mod:`seedexp.report`; this module parses, prints and returns the exit
 code. Bad input raises a :class:`~seedexp.errors.SeedexpError` (the CLI prints
 it as one line and exits 2).
@@ -22,7 +22,8 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterator, NoReturn, Sequence
 
-from .aggregate import DEFAULTS, aggregate, check_options
+from .stats.options import DEFAULTS, Options, check_options, option_label
+from .sweepdir import aggregate
 from .errors import ConfigError
 
 __all__ = ["main_report", "main_compare", "main_plan", "print_summary"]
@@ -59,11 +60,9 @@ def _parser(name: str, description: str) -> _Parser:
 
 
 def _add_options(parser: argparse.ArgumentParser, skip: Sequence[str] = ()) -> None:
-    from .aggregate import _label
-
     for name, text in _HELP.items():
         if name not in skip:
-            parser.add_argument(_label(name, "cli"), dest=name, default=None, metavar="X", help=text)
+            parser.add_argument(option_label(name, "cli"), dest=name, default=None, metavar="X", help=text)
     parser.add_argument("--higher-is-better", default=None, metavar="M1,M2",
                         help="metrics where higher is better (default: by name; loss, error, mse, mae, rmse are lower)")
     parser.add_argument("--lower-is-better", default=None, metavar="M1,M2", help="metrics where lower is better")
@@ -89,7 +88,7 @@ def _previous_options(path: Path) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k in DEFAULTS} if isinstance(options, dict) else {}
 
 
-def _options(ns: argparse.Namespace, previous_from: Path) -> dict[str, Any]:
+def _options(ns: argparse.Namespace, previous_from: Path) -> Options:
     given = _previous_options(previous_from)
     given.update({k: getattr(ns, k) for k in DEFAULTS if getattr(ns, k, None) is not None})
     direction = dict(given.get("higher_is_better") or {})
@@ -153,13 +152,13 @@ def main_report(argv: Sequence[str]) -> int:
         raise ConfigError("--no-write and --out contradict each other: --no-write writes nothing; drop one")
     options = _options(ns, ns.out if ns.out is not None else ns.sweep_dir)
     if ns.no_write:
-        summary = aggregate(ns.sweep_dir, **options)
+        summary = aggregate(ns.sweep_dir, options=options)
         print_summary(summary, to_markdown(summary), None)
     else:
         dest = ns.out if ns.out is not None else ns.sweep_dir
         try:
             with _not_while_sweeping(ns.sweep_dir) if ns.out is None else nullcontext():
-                summary = write_summary(ns.sweep_dir, out_dir=ns.out, **options)
+                summary = write_summary(ns.sweep_dir, out_dir=ns.out, options=options)
         except OSError as exc:
             raise ConfigError(f"cannot write the summary in {str(dest)!r} ({exc.strerror or exc}); the records are "
                               "intact: free space there, or write it elsewhere with --out DIR, or print it with "
@@ -182,7 +181,7 @@ def main_compare(argv: Sequence[str]) -> int:
     parser.add_argument("--metric", default=None, help="only this metric, e.g. test_f1 (default: every metric)")
     _add_options(parser, skip=("target_halfwidth", "target_difference", "power"))
     ns = parser.parse_args(list(argv))
-    summary = aggregate(ns.sweep_dir, **_options(ns, ns.sweep_dir))
+    summary = aggregate(ns.sweep_dir, options=_options(ns, ns.sweep_dir))
     _check_metric(ns.metric, summary, ns.sweep_dir)
     print(comparisons_table(summary, ns.metric), end="")
     return 0
@@ -210,7 +209,7 @@ def main_plan(argv: Sequence[str]) -> int:
     ns = parser.parse_args(list(argv))
     if ns.target_halfwidth is None and ns.target_difference is None:
         raise ConfigError("give --halfwidth H and/or --difference D, e.g. seedexp plan DIR --halfwidth 0.01")
-    summary = aggregate(ns.sweep_dir, **_options(ns, ns.sweep_dir))
+    summary = aggregate(ns.sweep_dir, options=_options(ns, ns.sweep_dir))
     _check_metric(ns.metric, summary, ns.sweep_dir)
     print(planning_table(summary, ns.metric), end="")
     return 0

@@ -331,10 +331,11 @@ def summarize(records_or_dir: str | os.PathLike | Iterable[Mapping[str, Any]], *
     Summary
         Nothing is written.
     """
-    from . import aggregate
+    from .stats.summary import summarize as summarize_records
+    from .sweepdir import aggregate
 
     if isinstance(records_or_dir, (str, os.PathLike)):
-        return Summary(aggregate.aggregate(Path(records_or_dir), **options))
+        return Summary(aggregate(Path(records_or_dir), **options))
     records = []
     for i, rec in enumerate(records_or_dir):
         if not isinstance(rec, Mapping):
@@ -343,4 +344,4 @@ def summarize(records_or_dir: str | os.PathLike | Iterable[Mapping[str, Any]], *
             if key not in rec:
                 raise RecordError(f"record {i} has no {key!r} field; a record needs group, seed, status and metrics")
         records.append(dict(rec))
-    return Summary(aggregate.summarize(records, **options))
+    return Summary(summarize_records(records, **options))

@@ -17,7 +17,10 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from .aggregate import STAT_NAMES, SUMMARY_SCHEMA, aggregate, check_options, read_json_file
+from .stats.estimators import STAT_NAMES
+from .stats.options import check_options
+from .stats.summary import SUMMARY_SCHEMA
+from .sweepdir import aggregate, read_json
 from .errors import ConfigError
 from .record import write_json_atomic, write_text_atomic
 from .report_curves import CURVES_CSV, curves_section, write_curves
@@ -98,7 +101,7 @@ def _direction(summary: Mapping[str, Any], metric: str) -> str:
 
 
 def to_csv(summary: Mapping[str, Any]) -> str:
-    """Tidy table: one row per (group, metric), one column per statistic (:data:`~seedexp.aggregate.STAT_NAMES`)."""
+    """Tidy table: one row per (group, metric), one column per statistic (:data:`~seedexp.stats.estimators.STAT_NAMES`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["group", "metric", "n_runs", *STAT_NAMES])
@@ -381,7 +384,7 @@ def check_destination(dest: Path) -> None:
     way_out = "write the summary elsewhere with --out DIR (out_dir=...), or print it with --no-write"
     existing = dest / "summary.json"
     if existing.exists() or existing.is_symlink():
-        data, _ = read_json_file(existing)
+        data, _ = read_json(existing)
         schema = data.get("schema") if isinstance(data, dict) else None
         if not (isinstance(schema, str) and schema.startswith(SUMMARY_PREFIX)):
             raise ConfigError(f"{existing} exists and is not a seedexp summary (schema {schema!r}); "
@@ -395,7 +398,8 @@ def check_destination(dest: Path) -> None:
         raise ConfigError(f"{dest} is not writable; {way_out}")
 
 
-def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = True, **options: Any) -> dict[str, Any]:
+def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = True,
+                  options: Mapping[str, Any] | None = None, **values: Any) -> dict[str, Any]:
     """Aggregate ``sweep_dir`` and write every summary file at its root (or in ``out_dir``).
 
     Parameters
@@ -406,14 +410,17 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
         Where to write the files; default ``sweep_dir``.
     png : bool
         Also draw ``summary.png``.
-    **options
-        The report options (the ``report:`` keys of the config), see
-        :func:`seedexp.aggregate.check_options`; checked before any work.
+    options : mapping, optional
+        The report options, or the :class:`~seedexp.stats.options.Options` an
+        entry checked already.
+    **values
+        Report options by name (the ``report:`` keys of the config), see
+        :func:`seedexp.stats.options.check_options`; checked before any work.
 
     Returns
     -------
     dict
-        The summary (:func:`seedexp.aggregate.summarize`), with ``sweep_dir``,
+        The summary (:func:`seedexp.stats.summary.summarize`), with ``sweep_dir``,
         ``corrupt`` and ``out_dir``; for an adaptive sweep also ``stopping``
         (:func:`load_stopping`).
 
@@ -424,10 +431,10 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     RecordError
         ``sweep_dir`` holds no seedexp record and no sweep plan.
     """
-    opt = check_options(options)
+    opt = check_options(options, **values)
     sweep_dir = Path(sweep_dir)
     dest = Path(out_dir) if out_dir is not None else sweep_dir
-    summary = aggregate(sweep_dir, **opt)  # reads only; refuses a directory that is not a seedexp sweep
+    summary = aggregate(sweep_dir, options=opt)  # reads only; refuses a directory that is not a seedexp sweep
     stopping, problem = load_stopping(sweep_dir)
     if stopping is not None:
         summary["stopping"] = stopping

@@ -1,4 +1,4 @@
-"""Render the curves of a summary (:mod:`seedexp.curves`): ``curves.csv``, one figure per metric, summary.md's section.
+"""Render the curves of a summary (:mod:`seedexp.stats.curves`): ``curves.csv``, one figure per metric, summary.md's section.
 
 ``curves.csv`` is tidy: one row per (metric, group, step) with ``n``, ``mean``,
 ``sd``, the pointwise interval ``ci_low``/``ci_high`` and the simultaneous band

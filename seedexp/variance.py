@@ -38,10 +38,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._subprocess import run_seedexp
-from .aggregate import load_records
 from .errors import ConfigError
 from .record import RECORD_NAME, read_record, write_json_atomic, write_text_atomic
 from .seeds import STREAMS
+from .sweepdir import load_records
 
 __all__ = ["GLOBAL_STREAMS", "ALL", "discover_streams", "series_plan", "source_share", "decompose", "run_study",
            "to_markdown", "to_csv", "plot"]

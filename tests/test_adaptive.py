@@ -15,7 +15,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from conftest import ROOT, TEST_CONF, read_json, run_seedexp
-from seedexp.aggregate import DEFAULTS as REPORT_DEFAULTS
+from seedexp.stats.options import DEFAULTS as REPORT_DEFAULTS
 from seedexp.hydra.sweeper import launcher_parallelism
 from seedexp.hydra.task import spec_from_config
 from seedexp.record import group_of

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from seedexp.aggregate import aggregate, describe, paired, summarize
+from seedexp.stats.estimators import describe, paired
+from seedexp.stats.summary import summarize
+from seedexp.sweepdir import aggregate
 from seedexp.errors import ConfigError, RecordError, SeedError
 from seedexp.record import SCHEMA, group_of, write_record
 from seedexp.report import to_markdown, write_summary
@@ -293,7 +295,7 @@ def test_the_config_report_block_is_the_report_options_with_their_defaults():
     import yaml
 
     import seedexp
-    from seedexp.aggregate import DEFAULTS, check_options
+    from seedexp.stats.options import DEFAULTS, check_options
 
     conf = yaml.safe_load((Path(seedexp.__file__).parent / "conf" / "seedexp.yaml").read_text())
     assert conf["report"] == DEFAULTS

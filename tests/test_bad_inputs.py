@@ -490,7 +490,7 @@ def test_corrupt_sweep_plan(sweep, capsys, name):
     try:
         rc, out, err = cli(capsys, "report", sweep.dir)
     except RecursionError:
-        known_gap(True, "aggregate.load_plan must catch RecursionError (and check regular file + size, like "
+        known_gap(True, "sweepdir.load_plan must catch RecursionError (and check regular file + size, like "
                         "record.read_record) for a sweep.json nested too deep")
         raise
     assert rc == 1 and "Traceback" not in err, err

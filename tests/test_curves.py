@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import seedexp
-from seedexp import curves, series
+from seedexp import series
+from seedexp.stats import curves
 from seedexp.errors import ConfigError, ExperimentError, RecordError
 
 
@@ -269,7 +270,7 @@ def test_misaligned_steps_are_refused_with_one_line_or_aligned_as_declared(tmp_p
     inter = write_summary(tmp_path, curve_align="interpolate")["curves"]["metrics"]["val_acc"]
     assert inter["n_steps"] == 13 and inter["groups"]["grid=mixed"]["n"] == 4
     with pytest.raises(ConfigError, match=r"^report.curve_align='nearest': expected one of exact, common, interpolate"):
-        from seedexp.aggregate import check_options
+        from seedexp.stats.options import check_options
 
         check_options({"curve_align": "nearest"}, style="config")
 

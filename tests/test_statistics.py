@@ -13,7 +13,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 
-from seedexp.aggregate import (
+from seedexp.stats.estimators import (
     adjust_pvalues,
     bootstrap_interval,
     difference_interval,
@@ -21,9 +21,9 @@ from seedexp.aggregate import (
     mean_interval,
     median_interval,
     paired_pvalue,
-    summarize,
     win_rate,
 )
+from seedexp.stats.summary import summarize
 from seedexp.planning import halfwidth_at, seeds_for_difference, seeds_for_halfwidth
 from seedexp.record import SCHEMA, write_record
 from seedexp.report import _fmt_noisy, figure, to_markdown, write_summary
@@ -243,7 +243,8 @@ def test_bootstrap_column_only_from_min_n_and_digits_follow_the_noise(tmp_path):
     assert _fmt_noisy(0.712345, 0.0004) == "0.712" and _fmt_noisy(0.712345, None) == "0.7123"
 
 
-@pytest.mark.parametrize("name", ["seedexp.aggregate", "seedexp.planning", "seedexp.variance"])
+@pytest.mark.parametrize("name", ["seedexp.stats.estimators", "seedexp.stats.options", "seedexp.stats.summary",
+                                  "seedexp.sweepdir", "seedexp.planning", "seedexp.variance"])
 def test_docstring_examples_run(name):
     import doctest
     import importlib

@@ -225,12 +225,11 @@ class SweepDriver:
     def _report_options(self) -> dict[str, Any]:
         from omegaconf import OmegaConf
 
-        from ..aggregate import check_options
+        from ..stats.options import check_options
 
         options = self.config.get("report")
         given = dict(OmegaConf.to_container(options, resolve=True)) if options else {}
-        check_options(given, style="config")  # before any run: a typo here must not cost the sweep
-        return given
+        return check_options(given, style="config")  # before any run: a typo here must not cost the sweep
 
     def sweep(self, arguments: list[str], _basic_sweep: Callable[[list[str]], Any] | None = None) -> Any:
         """Plan, launch batch by batch, then write and print the summary; exit non-zero unless all runs are ok.
@@ -327,7 +326,7 @@ class SweepDriver:
 
         summary, problem = None, None
         try:
-            summary = write_summary(sweep_dir, **report_options)
+            summary = write_summary(sweep_dir, options=report_options)
         except SeedexpError as exc:
             problem = str(exc)
         except OSError as exc:
@@ -513,7 +512,7 @@ class AdaptiveSweep:
     @classmethod
     def from_config(cls, sweeper: Any, config: Any, overrides: list[Any], sweep_dir: Path) -> "AdaptiveSweep":
         """Check ``stop.*`` and the groups, before anything runs (one-line ConfigError)."""
-        from ..aggregate import _resolve_baseline
+        from ..stats.summary import resolve_baseline
         from ..sequential import StopRule, check
 
         rule = StopRule.from_config(stop_block(config))  # also: no target at all -> one line
@@ -526,7 +525,7 @@ class AdaptiveSweep:
             check(dataclasses.replace(rule, baseline=names[0]), {names[0]: []})
         if rule.baseline is not None:
             try:
-                rule = dataclasses.replace(rule, baseline=_resolve_baseline(rule.baseline, names))
+                rule = dataclasses.replace(rule, baseline=resolve_baseline(rule.baseline, names))
             except ConfigError as exc:
                 raise ConfigError(f"stop.{exc}") from None
         check(rule, {name: [] for name in names})  # decide=true with a single group -> one line
@@ -636,7 +635,7 @@ class AdaptiveSweep:
         self._warn_direction()
 
     def _warn_direction(self) -> None:
-        from ..aggregate import higher_is_better_default
+        from ..stats.options import higher_is_better_default
 
         if not self.rule.decide or self.metric is None:
             return

@@ -5,7 +5,7 @@
 :class:`Sweep`, whose names (:data:`STATS`, :data:`COMPARISON`) are the ones
 users see in MLflow and TensorBoard and keep in their dashboards, whatever
 the summary calls them. The complete summary of a group goes along as a
-document (an MLflow artifact). Curves (:mod:`seedexp.curves`): each group's
+document (an MLflow artifact). Curves (:mod:`seedexp.stats.curves`): each group's
 stepped aggregates (:data:`CURVE_STATS`) and each run's series file.
 """
 
@@ -80,7 +80,7 @@ class Group:
     comparisons: list[dict[str, Any]]
     #: the group's part of the summary, to store next to its runs
     document: dict[str, Any]
-    #: metric -> the group's curve (``summary["curves"]``, :mod:`seedexp.curves`): ``n``, ``points``
+    #: metric -> the group's curve (``summary["curves"]``, :mod:`seedexp.stats.curves`): ``n``, ``points``
     #: (``step``, ``mean``, ``ci_low``, ``ci_high``, ``band_low``, ``band_high``...) and ``scalars``
     curves: dict[str, dict[str, Any]] = field(default_factory=dict)
 

@@ -21,7 +21,7 @@ parent run, one per group (run name: the group, e.g. ``experiment.model=rf``)
       (``mlflow.note.content``);
     * artifact ``seedexp/group_summary.json``: the group's part of the summary,
       every statistic and comparison in full;
-    * curves (runs that logged series, :mod:`seedexp.curves`): the stepped
+    * curves (runs that logged series, :mod:`seedexp.stats.curves`): the stepped
       aggregates ``curve/<metric>/<statistic>`` at every step kept (``mean``, the
       pointwise interval ``ci_low``/``ci_high``, the simultaneous band
       ``band_low``/``band_high``; MLflow's chart of that key is the curve), the

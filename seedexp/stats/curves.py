@@ -25,7 +25,7 @@ it, :func:`align`). What is computed at level ``confidence`` (0.95):
   the curve (trapezoid, divided by the step span: the curve's average height),
   and the first step at which a declared threshold is reached. Each gets the mean
   and its t interval across seeds, and groups are compared seed by seed with the
-  summary's paired test (:func:`seedexp.aggregate.paired`), adjusted across the
+  summary's paired test (:func:`seedexp.stats.estimators.paired`), adjusted across the
   curve comparisons as one family.
 
 Runs whose steps differ are aligned by a declared rule (``report.curve_align``):
@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["ALIGN_RULES", "SCALARS", "CURVES_SCHEMA", "GridBuilder", "align_grid", "align", "pointwise_band", "roughness",
            "sup_t_critical", "simultaneous_band", "curve_scalars", "summarize_group", "summarize_curves",
@@ -62,8 +62,8 @@ _POINTS_RANGE = (10, 1_000_000)
 
 
 def check_curve_options(out: dict[str, Any], label: Callable[[str], str]) -> None:
-    """Validate the ``curve_*`` report options in place (called by :func:`seedexp.aggregate.check_options`)."""
-    from .aggregate import _in_range  # the shared checker of option values
+    """Validate the ``curve_*`` report options in place (called by :func:`seedexp.stats.options.check_options`)."""
+    from .options import _in_range  # the shared checker of option values
 
     if out["curve_align"] not in ALIGN_RULES:
         raise ConfigError(f"{label('curve_align')}={out['curve_align']!r}: expected one of {', '.join(ALIGN_RULES)}")
@@ -345,7 +345,7 @@ def curve_scalars(Y: np.ndarray, grid: np.ndarray, *, higher_is_better: bool = T
 
 
 def _scalar_stats(values: np.ndarray, confidence: float) -> dict[str, Any]:
-    from .aggregate import _num, mean_interval
+    from .estimators import _num, mean_interval
 
     x = np.asarray(values, dtype=float)
     n = len(x)
@@ -440,8 +440,8 @@ def summarize_curves(runs: Iterable[Mapping[str, Any]], load: Callable[[Any, str
 
     Memory: one metric at a time; the steps of every run, then one group's matrix.
     """
-    from .aggregate import adjust_pvalues, paired
-    from .seeds import stream_key
+    from .estimators import adjust_pvalues, paired
+    from ..seeds import stream_key
 
     runs = list(runs)
     confidence = options["confidence"]
@@ -575,8 +575,8 @@ def find_series(sweep_dir: Path, runs: Iterable[Mapping[str, Any]]) -> tuple[lis
     Each run: ``group``, ``seed``, ``path`` and ``where`` (the file). A file that
     cannot be read is one problem line (and the run is left out of the curves).
     """
-    from .errors import RecordError
-    from .series import SERIES_NAME, series_names
+    from ..errors import RecordError
+    from ..series import SERIES_NAME, series_names
 
     found, names, problems = [], {}, []
     for r in runs:
@@ -598,8 +598,8 @@ def find_series(sweep_dir: Path, runs: Iterable[Mapping[str, Any]]) -> tuple[lis
 def curves_of_sweep(sweep_dir: Path, summary: Mapping[str, Any], options: Mapping[str, Any],
                     found: tuple[list[dict[str, Any]], list[str], list[str]] | None = None) -> dict[str, Any] | None:
     """The ``curves`` part of a sweep's summary (None when no run logged a series)."""
-    from .aggregate import higher_is_better_default
-    from .series import read_metric
+    from .options import higher_is_better_default
+    from ..series import read_metric
 
     runs, names, problems = found if found is not None else find_series(sweep_dir, summary["runs"])
     if not names:
