@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..errors import RecordError
-from ..record import RECORD_NAME, TRACEBACK_NAME, read_record
+from ..record import RECORD_NAME, TRACEBACK_NAME
+from ..sweepdir import read_record
 
 #: Statistics of a group and metric that trackers get: their name -> the summary's names, first match
 #: wins (a nested ``{"interval": {"low": ...}}`` reads as ``interval/low``). ``ci_low``/``ci_high``
