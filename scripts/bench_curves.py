@@ -31,7 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seedexp.record import SCHEMA, write_record  # noqa: E402
+from seedexp.record import SCHEMA  # noqa: E402
+from seedexp.sweepdir import write_record  # noqa: E402
 from seedexp.series import write_series  # noqa: E402
 
 METRIC_NAMES = ("loss", "val_loss", "acc", "val_acc")

@@ -97,7 +97,7 @@ def metrics_by_dir(sweep_dir: Path) -> dict[str, dict]:
 def write_records(root: Path, n: int) -> None:
     """n records of 10 groups, as the run core writes them (one real record as the model)."""
     sys.path[:0] = [str(ROOT)]
-    from seedexp.record import write_text_atomic
+    from seedexp.sweepdir import write_text_atomic
 
     model = next((root.parent / "model").rglob("result.json"))
     base = json.loads(model.read_text())

@@ -13,17 +13,13 @@ test, correction, baseline...); a flag given here overrides.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import json
-import os
-import stat
 import sys
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Iterator, NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 from .stats.options import DEFAULTS, Options, check_options, option_label
-from .sweepdir import aggregate
+from .sweepdir import aggregate, load_summary, reader_lock
 from .errors import ConfigError
 
 __all__ = ["main_report", "main_compare", "main_plan", "print_summary"]
@@ -44,6 +40,10 @@ _HELP = {
     "curve_threshold": "curves: the value whose first reaching step is summarized, metric=value,...",
     "curve_points": "curves: steps kept in summary.json, curves.csv and the figures (default 1000)",
 }
+
+
+#: What to do instead of rebuilding the summary of a sweep that is running.
+_WAIT = "wait for it, or look now with --no-write (or --out DIR)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,23 +68,10 @@ def _add_options(parser: argparse.ArgumentParser, skip: Sequence[str] = ()) -> N
     parser.add_argument("--lower-is-better", default=None, metavar="M1,M2", help="metrics where lower is better")
 
 
-#: A summary.json larger than this is not one of ours (it is read for its options only).
-_MAX_SUMMARY_BYTES = 64 * 1024 * 1024
-
-
 def _previous_options(path: Path) -> dict[str, Any]:
-    """The options of an existing seedexp summary.json (none if absent, not a regular file, or not seedexp's)."""
-    summary = path / "summary.json"
-    try:
-        st = os.stat(summary)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_SUMMARY_BYTES:  # a FIFO would hang the read
-            return {}
-        data = json.loads(summary.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return {}
-    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("seedexp.summary/"):
-        return {}
-    options = data.get("options")
+    """The options of an existing seedexp summary.json (none if absent, unreadable, or not seedexp's)."""
+    data, _ = load_summary(path)
+    options = data.get("options") if data is not None else None
     return {k: v for k, v in options.items() if k in DEFAULTS} if isinstance(options, dict) else {}
 
 
@@ -113,28 +100,6 @@ def print_summary(summary: dict[str, Any], markdown: str, written_to: Path | Non
         print(f"seedexp: warning: {problem}", file=sys.stderr)
 
 
-@contextmanager
-def _not_while_sweeping(sweep_dir: Path) -> Iterator[None]:
-    """Share the sweep dir's lock while writing its summary: a running sweep writes its own when it ends."""
-    from .hydra.sweeper import LOCK_FILE
-
-    try:
-        fd = os.open(Path(sweep_dir) / LOCK_FILE, os.O_RDONLY)
-    except OSError:  # no sweep ever locked this dir
-        yield
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
-            raise ConfigError(f"a seedexp sweep (pid {holder}) is running in {str(sweep_dir)!r} and writes the summary "
-                              "when it ends; wait for it, or look now with --no-write (or --out DIR)") from None
-        yield
-    finally:
-        os.close(fd)
-
-
 def main_report(argv: Sequence[str]) -> int:
     """``seedexp report SWEEP_DIR``: (re)build the summary; exit 1 when a run is not ok or a record unreadable."""
     from .report import to_markdown, write_summary
@@ -157,7 +122,7 @@ def main_report(argv: Sequence[str]) -> int:
     else:
         dest = ns.out if ns.out is not None else ns.sweep_dir
         try:
-            with _not_while_sweeping(ns.sweep_dir) if ns.out is None else nullcontext():
+            with reader_lock(ns.sweep_dir, _WAIT) if ns.out is None else nullcontext():
                 summary = write_summary(ns.sweep_dir, out_dir=ns.out, options=options)
         except OSError as exc:
             raise ConfigError(f"cannot write the summary in {str(dest)!r} ({exc.strerror or exc}); the records are "

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import ConfigError, RecordError
-from .record import RECORD_NAME, config_hash, group_of, write_json_atomic
+from .record import config_hash, group_of
 from .core import RunSpec, code_identity, execute
 
 __all__ = ["run", "sweep", "summarize", "Summary"]
@@ -181,11 +181,12 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
         The table (``.to_pandas()``), the paired comparisons, every run; shown
         as a table in Jupyter.
     """
-    from .hydra.sweeper import SWEEP_FILE, SWEEP_SCHEMA, clean_orphans, sweep_lock
-    from .report import write_summary
+    from .stats.options import check_options
+    from .lifecycle import run_sweep
 
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ConfigError(f"n_jobs={n_jobs!r} must be an integer >= 1")
+    options = check_options(report)  # before any run: a typo here must not cost the sweep
     if tracking is not None:
         from .tracking import check_config
 
@@ -198,9 +199,8 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
     for p, s in jobs:
         spec = _spec(fn, s, p, pins, strict, threads, code)
         planned.append({"group": spec.group, "seed": s, "overrides": spec.overrides})
-    with sweep_lock(out_dir):
-        clean_orphans(out_dir)
-        write_json_atomic(out_dir / SWEEP_FILE, {"schema": SWEEP_SCHEMA, "sweep_dir": str(out_dir), "planned": planned})
+
+    def launch(errors: list[str]) -> None:
         bar = _bar(len(jobs), progress)
         try:
             if n_jobs == 1:
@@ -211,16 +211,21 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
                 _parallel(fn, jobs, n_jobs, str(out_dir), pins, strict, threads, resume, code, bar)
         finally:
             bar.close()
-        summary = write_summary(out_dir, **dict(report or {}))
-    if tracking is not None and tracking["backend"]:
+
+    outcome = run_sweep(out_dir, launch, options=options, planned=planned,
+                        tracking=tracking if tracking is not None and tracking["backend"] else None)
+    if outcome.tracking:
         import warnings
 
         from .errors import SeedexpWarning
-        from .tracking import send
 
-        for line in send(out_dir, summary, tracking):
+        for line in outcome.tracking:
             warnings.warn(line, SeedexpWarning, stacklevel=2)
-    return Summary(summary)
+    if outcome.exception is not None:  # the summary of what did run is written; the error is the user's to see
+        raise outcome.exception
+    if outcome.summary_error is not None:
+        raise outcome.summary_error
+    return Summary(outcome.summary)
 
 
 def _bar(total: int, enabled: bool) -> Any:
@@ -276,7 +281,7 @@ class Summary:
     @property
     def ok(self) -> bool:
         """True when every planned run finished ok."""
-        from .hydra.sweeper import all_ok
+        from .stats.summary import all_ok
 
         return all_ok(self.data)
 

@@ -41,17 +41,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .errors import ExperimentError, SeedexpWarning
-from .record import (
-    RECORD_NAME,
-    SCHEMA,
-    TRACEBACK_NAME,
-    clean_metric,
-    existing_record,
-    host_info,
-    library_versions,
-    write_record,
-    write_text_atomic,
-)
+from .record import RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, host_info, library_versions
+from .sweepdir import existing_record, write_record, write_text_atomic
 from .seeds import SeedPlan
 from .series import SERIES_NAME, intact as series_intact, remove_stale as remove_stale_series, \
     start as start_series, stop as stop_series, take_series, write_series

@@ -34,9 +34,10 @@ series             when the run logged per-step values: ``{file: "series.npz", s
                    metrics: {name: {n, first_step, last_step}}}`` (:mod:`seedexp.series`)
 =================  ==========================================================
 
-Records are written atomically (temporary file in the same directory, fsync,
-``os.replace``): a run killed at any moment leaves either no ``result.json``
-or a complete one.
+Records are written atomically (:func:`seedexp.sweepdir.write_record`: a
+temporary file in the same directory, fsync, ``os.replace``): a run killed at
+any moment leaves either no ``result.json`` or a complete one. This module
+says what a record holds; :mod:`seedexp.sweepdir` reads and writes the files.
 """
 
 from __future__ import annotations
@@ -47,13 +48,8 @@ import math
 import os
 import platform
 import socket
-import stat
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any, Iterable, Mapping
-
-from .errors import RecordError
 
 SCHEMA = "seedexp.result/1"
 RECORD_NAME = "result.json"
@@ -133,52 +129,6 @@ def clean_metric(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_text_atomic(path: Path, text: str, durable: bool = True) -> None:
-    """Write ``text`` to ``path`` so that readers never see half a file.
-
-    ``durable``: also ``fsync`` before the rename, so that the file survives a
-    power cut (a killed process never leaves half a file either way).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # as open() would: 0644 under umask 022, like Hydra's files
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def write_json_atomic(path: Path, data: Mapping[str, Any], durable: bool = True) -> None:
-    """Write ``data`` as JSON to ``path`` atomically (NaN/inf are refused: store them as null)."""
-    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n", durable)
-
-
-def write_record(run_dir: Path, record: Mapping[str, Any], durable: bool = True) -> Path:
-    """Write ``record`` as ``<run_dir>/result.json`` atomically; return the path.
-
-    ``durable=False`` for the ``running`` marker: it is replaced within the run.
-    """
-    path = Path(run_dir) / RECORD_NAME
-    write_json_atomic(path, record, durable)
-    return path
-
-
 #: A record larger than this is not a record (a link to /dev/zero, a runaway metric dump).
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
@@ -192,64 +142,22 @@ REQUIRED_FIELDS: dict[str, tuple[type, ...]] = {
 }
 
 
-def _corrupt(path: Path, why: str) -> RecordError:
-    return RecordError(f"{path} is not a usable seedexp run record ({why}); "
-                       "delete it and re-run the same command to redo that run")
+def record_problem(data: Any) -> str | None:
+    """Why ``data`` (a parsed ``result.json``) is not a usable record, or None.
 
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def read_record(path: Path) -> dict[str, Any]:
-    """Read and validate one record.
-
-    Raises
-    ------
-    RecordError
-        One line naming the file and what is wrong with it: not a regular file
-        (a FIFO, a device), larger than :data:`MAX_RECORD_BYTES`, not JSON (``NaN``
-        literals included), nested too deep, another schema, a missing or mistyped
-        field, a metric that is not a number or null.
+    Another schema, a missing or mistyped field (:data:`REQUIRED_FIELDS`), an
+    unknown status, a metric that is not a number or null. Files are read by
+    :func:`seedexp.sweepdir.read_record`.
     """
-    path = Path(path)
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise _corrupt(path, "not a regular file")
-        if st.st_size > MAX_RECORD_BYTES:
-            raise _corrupt(path, f"{st.st_size} bytes, more than {MAX_RECORD_BYTES}")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_RECORD_BYTES + 1)
-        if len(raw) > MAX_RECORD_BYTES:
-            raise _corrupt(path, f"more than {MAX_RECORD_BYTES} bytes")
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except RecordError:
-        raise
-    except RecursionError:
-        raise _corrupt(path, "JSON nested too deep") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise _corrupt(path, f"{exc.__class__.__name__}: {str(exc)[:200]}") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise _corrupt(path, f"no schema {SCHEMA!r}")
+        return f"no schema {SCHEMA!r}"
     for key, types in REQUIRED_FIELDS.items():
         value = data.get(key)
         if not isinstance(value, types) or isinstance(value, bool):
-            raise _corrupt(path, f"field {key!r} is {type(value).__name__ if key in data else 'missing'}")
+            return f"field {key!r} is {type(value).__name__ if key in data else 'missing'}"
     if data["status"] not in STATUSES:
-        raise _corrupt(path, f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
+        return f"status {data['status']!r} is not one of {', '.join(STATUSES)}"
     for name, value in data["metrics"].items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise _corrupt(path, f"metric {name!r} is a {type(value).__name__}, not a number")
-    return data
-
-
-def existing_record(run_dir: Path) -> dict[str, Any] | None:
-    """The readable record in ``run_dir``, or None (no record, or one that :func:`read_record` rejects)."""
-    path = Path(run_dir) / RECORD_NAME
-    if not path.exists():
-        return None
-    try:
-        return read_record(path)
-    except RecordError:
-        return None
+            return f"metric {name!r} is a {type(value).__name__}, not a number"
+    return None

@@ -17,19 +17,15 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from .errors import ConfigError
 from .stats.estimators import STAT_NAMES
 from .stats.options import check_options
-from .stats.summary import SUMMARY_SCHEMA
-from .sweepdir import aggregate, read_json
-from .errors import ConfigError
-from .record import write_json_atomic, write_text_atomic
+from .sweepdir import OUTPUTS, SUMMARY_NAME, aggregate, load_stopping, load_summary, write_json_atomic, write_text_atomic
 from .report_curves import CURVES_CSV, curves_section, write_curves
 
-__all__ = ["OUTPUTS", "to_csv", "runs_csv", "to_markdown", "comparisons_table", "planning_table", "figure",
-           "plot", "check_destination", "write_summary", "load_stopping", "stopping_section"]
+__all__ = ["to_csv", "runs_csv", "to_markdown", "comparisons_table", "planning_table", "figure",
+           "plot", "check_destination", "write_summary", "stopping_section"]
 
-OUTPUTS = ("summary.json", "summary.csv", "runs.csv", "summary.md", "summary.png")
-SUMMARY_PREFIX = SUMMARY_SCHEMA.rsplit("/", 1)[0] + "/"
 
 
 # --------------------------------------------------------------------------- numbers as text
@@ -382,12 +378,11 @@ def check_destination(dest: Path) -> None:
     """
     dest = Path(dest)
     way_out = "write the summary elsewhere with --out DIR (out_dir=...), or print it with --no-write"
-    existing = dest / "summary.json"
+    existing = dest / SUMMARY_NAME
     if existing.exists() or existing.is_symlink():
-        data, _ = read_json(existing)
-        schema = data.get("schema") if isinstance(data, dict) else None
-        if not (isinstance(schema, str) and schema.startswith(SUMMARY_PREFIX)):
-            raise ConfigError(f"{existing} exists and is not a seedexp summary (schema {schema!r}); "
+        _, why = load_summary(dest)
+        if why is not None:
+            raise ConfigError(f"{existing} exists and is not a seedexp summary ({why}); "
                               f"refusing to overwrite it: {way_out}")
     else:
         foreign = [name for name in (*OUTPUTS[1:], CURVES_CSV) if (dest / name).exists()]
@@ -422,7 +417,7 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     dict
         The summary (:func:`seedexp.stats.summary.summarize`), with ``sweep_dir``,
         ``corrupt`` and ``out_dir``; for an adaptive sweep also ``stopping``
-        (:func:`load_stopping`).
+        (:func:`seedexp.sweepdir.load_stopping`).
 
     Raises
     ------
@@ -443,7 +438,7 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     check_destination(dest)
     summary["out_dir"] = str(dest.absolute())
     dest.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(dest / "summary.json", summary)  # first: it is what marks the others as ours
+    write_json_atomic(dest / SUMMARY_NAME, summary)  # first: it is what marks the others as ours
     write_text_atomic(dest / "summary.csv", to_csv(summary))
     write_text_atomic(dest / "runs.csv", runs_csv(summary))
     write_text_atomic(dest / "summary.md", to_markdown(summary))
@@ -454,32 +449,6 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
 
 
 # --------------------------------------------------------------------------- adaptive stopping (seed=auto)
-
-#: The stopping decision an adaptive sweep (``seed=auto``) writes at its root, batch after batch.
-STOPPING_NAME = "stopping.json"
-STOPPING_PREFIX = "seedexp.stopping/"
-
-
-def load_stopping(sweep_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """The latest stopping decision of an adaptive sweep (``<sweep_dir>/stopping.json``).
-
-    Returns ``(decision, None)``; ``(None, None)`` when the sweep is not adaptive
-    (no such file); ``(None, message)`` when the file is not a seedexp decision.
-    The decision is :meth:`seedexp.sequential.Decision.to_dict` with the metric
-    it watched (``metric``, ``metric_source``).
-    """
-    path = Path(sweep_dir) / STOPPING_NAME
-    if not path.is_file():
-        return None, None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        return None, f"{path} is not readable JSON ({type(exc).__name__}); the stopping decision is not shown"
-    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith(STOPPING_PREFIX) \
-            or not isinstance(data.get("groups"), list) or not isinstance(data.get("comparisons"), list):
-        return None, f"{path} is not a seedexp stopping decision; it is not shown"
-    return data, None
-
 
 def _bound(x: Any) -> str:
     return "unbounded" if x is None else _fmt(x)

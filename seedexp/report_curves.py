@@ -165,7 +165,7 @@ def curve_figure(summary: Mapping[str, Any], metric: str) -> Any:
 
 def write_curves(summary: Mapping[str, Any], dest: Path, png: bool = True) -> list[str]:
     """Write ``curves.csv`` and (``png``) one figure per metric in ``dest``; return the file names written."""
-    from .record import write_text_atomic
+    from .sweepdir import write_text_atomic
 
     curves = summary.get("curves")
     if not curves or not curves.get("metrics"):

@@ -39,9 +39,9 @@ import numpy as np
 
 from ._subprocess import run_seedexp
 from .errors import ConfigError
-from .record import RECORD_NAME, read_record, write_json_atomic, write_text_atomic
+from .record import RECORD_NAME
 from .seeds import STREAMS
-from .sweepdir import load_records
+from .sweepdir import load_records, read_record, write_json_atomic, write_text_atomic
 
 __all__ = ["GLOBAL_STREAMS", "ALL", "discover_streams", "series_plan", "source_share", "decompose", "run_study",
            "to_markdown", "to_csv", "plot"]

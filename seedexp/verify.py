@@ -19,7 +19,8 @@ from typing import Any, Callable, Sequence
 
 from ._subprocess import absolute_overrides, run_seedexp
 from .errors import ConfigError
-from .record import RECORD_NAME, read_record
+from .record import RECORD_NAME
+from .sweepdir import read_record
 
 
 def compare(records: Sequence[dict[str, Any]]) -> list[str]:

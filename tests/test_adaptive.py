@@ -19,7 +19,8 @@ from seedexp.stats.options import DEFAULTS as REPORT_DEFAULTS
 from seedexp.hydra.sweeper import launcher_parallelism
 from seedexp.hydra.task import spec_from_config
 from seedexp.record import group_of
-from seedexp.report import load_stopping, stopping_section
+from seedexp.report import stopping_section
+from seedexp.sweepdir import load_stopping
 from seedexp.sequential import CONFIG_KEYS, StopRule, confidence_sequence
 
 NOISY = ["--config-dir", str(TEST_CONF), "-m", "experiment=noisy_score"]

@@ -13,7 +13,8 @@ from seedexp.stats.estimators import describe, paired
 from seedexp.stats.summary import summarize
 from seedexp.sweepdir import aggregate
 from seedexp.errors import ConfigError, RecordError, SeedError
-from seedexp.record import SCHEMA, group_of, write_record
+from seedexp.record import SCHEMA, group_of
+from seedexp.sweepdir import write_record
 from seedexp.report import to_markdown, write_summary
 
 VALUES = [0.71, 0.64, 0.69, 0.75, 0.70, 0.66, 0.73, 0.68]

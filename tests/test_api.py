@@ -68,3 +68,19 @@ def test_sweep_bad_arguments_are_one_line_errors(tmp_path):
         seedexp.sweep(api_experiments.fit_model, seeds=3, params={"model": "rf"}, out=tmp_path)
     with pytest.raises(seedexp.SeedError):
         seedexp.sweep(api_experiments.fit_model, seeds=[-1], out=tmp_path)
+
+
+def test_a_python_sweep_imports_no_hydra(tmp_path):
+    """`import seedexp; seedexp.sweep(...)` needs no Hydra: neither hydra nor omegaconf nor seedexp.hydra is imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys, seedexp\n"
+            "def exp(seeds, scale=1.0):\n"
+            "    return {'v': scale * float(seeds.generator('init').normal())}\n"
+            f"s = seedexp.sweep(exp, seeds=3, params={{'scale': [1.0, 2.0]}}, out={str(tmp_path / 'sw')!r}, progress=False)\n"
+            "assert s.ok and len(s.runs) == 6, s\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('hydra', 'omegaconf') or m == 'seedexp.hydra'))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout

@@ -313,7 +313,7 @@ def test_experiment_calls_sys_exit(sweep, capsys, code, shown):
 
 
 def test_five_megabyte_message_is_one_short_line_and_the_record_stays_readable(sweep, capsys):
-    from seedexp.record import read_record
+    from seedexp.sweepdir import read_record
 
     rc, _, err = cli(capsys, *CONF, "experiment=misbehaves", "experiment.kind=long_message", "experiment.size=5000000",
                      "hydra.run.dir=r")
@@ -491,7 +491,7 @@ def test_corrupt_sweep_plan(sweep, capsys, name):
         rc, out, err = cli(capsys, "report", sweep.dir)
     except RecursionError:
         known_gap(True, "sweepdir.load_plan must catch RecursionError (and check regular file + size, like "
-                        "record.read_record) for a sweep.json nested too deep")
+                        "sweepdir.read_record) for a sweep.json nested too deep")
         raise
     assert rc == 1 and "Traceback" not in err, err
     got = lines(err)

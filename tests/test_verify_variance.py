@@ -63,7 +63,8 @@ def test_variance_options_are_checked_before_any_run(tmp_path):
 
 
 def _series(root, name, values_by_base):
-    from seedexp.record import SCHEMA, write_record
+    from seedexp.record import SCHEMA
+    from seedexp.sweepdir import write_record
 
     for base, values in values_by_base.items():
         for i, v in enumerate(values):

@@ -33,18 +33,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import ConfigError, RecordError, SeedexpError
-from ..record import RECORD_NAME, group_of, read_record, write_json_atomic
-from ..core import one_line
+from ..record import MAX_RECORD_BYTES, RECORD_NAME, group_of
+from ..stats.summary import all_ok
+from ..lifecycle import Outcome, run_sweep
+from ..sweepdir import STOPPING_NAME, read_json, read_record, write_plan, write_stopping
 from .task import error_line, full_error, wrap_task
 
-__all__ = ["SweepDriver", "AdaptiveSweep", "wrap_task", "launcher_parallelism", "SWEEP_SCHEMA", "SWEEP_FILE",
-           "STOPPING_FILE", "LOCK_FILE"]
+__all__ = ["SweepDriver", "AdaptiveSweep", "wrap_task", "launcher_parallelism"]
 
-SWEEP_SCHEMA = "seedexp.sweep/1"
-SWEEP_FILE = "sweep.json"
-#: The latest stopping decision of an adaptive sweep (``seed=auto``), at the sweep root.
-STOPPING_FILE = "stopping.json"
-LOCK_FILE = ".seedexp.lock"
 #: The value of ``seed`` that makes a sweep adaptive.
 AUTO_SEED = "auto"
 
@@ -99,44 +95,6 @@ def pin_sweep_dir(config: Any, sweep_dir: Path) -> None:
         config.hydra.overrides.hydra.append(f"hydra.sweep.dir={quoted}")
 
 
-@contextmanager
-def sweep_lock(sweep_dir: Path) -> Iterator[None]:
-    """Hold ``<sweep_dir>/.seedexp.lock`` (``flock``) for the sweep; refuse if another process holds it."""
-    try:
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(sweep_dir / LOCK_FILE, "a+", encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write to the sweep dir {str(sweep_dir)!r} ({exc.strerror or exc}); "
-                          "choose a writable hydra.sweep.dir") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            raise ConfigError(f"another seedexp sweep (pid {holder}) is writing to {str(sweep_dir)!r}; wait for it "
-                              "to finish, or give this one another hydra.sweep.dir") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        yield
-    finally:
-        handle.close()  # releases the lock
-
-
-def clean_orphans(sweep_dir: Path) -> int:
-    """Remove temp files left by writes that a kill interrupted (``.NAME.*.tmp``)."""
-    removed = 0
-    for path in sweep_dir.rglob(".*.tmp"):
-        try:
-            path.unlink()
-            removed += 1
-        except OSError:
-            pass
-    return removed
-
-
 class _Progress(threading.Thread):
     """A live line (done / failed / ETA) fed by the records as they appear, on a terminal only."""
 
@@ -151,11 +109,12 @@ class _Progress(threading.Thread):
         for path in self.sweep_dir.rglob(RECORD_NAME):
             try:
                 mtime = path.stat().st_mtime
-                if mtime < self.started or self.status.get(path, ("", 0))[1] == mtime:
-                    continue
-                status = json.loads(path.read_text(encoding="utf-8")).get("status", "?")
-            except (OSError, ValueError, RecursionError):
+            except OSError:
                 continue
+            if mtime < self.started or self.status.get(path, ("", 0))[1] == mtime:
+                continue
+            data, why = read_json(path, MAX_RECORD_BYTES)
+            status = data.get("status", "?") if why is None and isinstance(data, dict) else "running"
             if status != "running":
                 self.status[path] = (status, mtime)
 
@@ -259,48 +218,37 @@ class SweepDriver:
         report_options = self._report_options()
         tracking = self._tracking()
         pin_sweep_dir(self.config, sweep_dir)
-        with sweep_lock(sweep_dir):
-            clean_orphans(sweep_dir)
+        progress = _Progress(sweep_dir, len(planned)) if sys.stderr.isatty() else None
+
+        def prepare() -> None:
             if adaptive is not None:
                 adaptive.write_plan()
-            else:
-                write_json_atomic(sweep_dir / SWEEP_FILE, {"schema": SWEEP_SCHEMA, "sweep_dir": str(sweep_dir),
-                                                           "planned": planned})
-                (sweep_dir / STOPPING_FILE).unlink(missing_ok=True)  # an earlier adaptive sweep's, now stale
             OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-            progress = _Progress(sweep_dir, len(planned)) if sys.stderr.isatty() else None
-            del planned  # on disk now (sweep.json); an adaptive sweep keeps its own
+
+        def launch(errors: list[str]) -> None:
             if progress is not None:
                 progress.start()
-            errors: list[str] = []
-            stopped: BaseException | None = None
             try:
                 if adaptive is not None:
                     adaptive.run(errors, self.launch, progress)
                 else:
                     self._launch_all(errors)
-            except KeyboardInterrupt as exc:
-                stopped = exc
-                errors.append("interrupted; records already written are kept - re-run the same command to resume")
-            except SeedexpError as exc:
-                errors.append(str(exc))
-            except (HydraException, OmegaConfBaseException) as exc:  # a later job's overrides do not compose
-                if full_error():
-                    stopped = exc
-                errors.append(error_line(exc))
-            except Exception as exc:  # noqa: BLE001 - a launcher or worker died: the summary must still be written
-                if full_error():
-                    stopped = exc
-                # a worker died: not a usage error; the summary names the crashed and missing runs (exit 1)
-                print(f"seedexp: the launcher stopped the sweep: {type(exc).__name__}: {one_line(str(exc), 300)}",
-                      file=sys.stderr)
             finally:
                 if progress is not None:
                     progress.stop()
-            code = self._finish(sweep_dir, report_options, errors, tracking)
-            if adaptive is not None:
-                print(adaptive.final_line())
-        if stopped is not None:
+
+        def explain(exc: Exception) -> str | None:  # a later job's overrides do not compose
+            return error_line(exc) if isinstance(exc, (HydraException, OmegaConfBaseException)) else None
+
+        outcome = run_sweep(sweep_dir, launch, options=report_options, planned=None if adaptive else planned,
+                            prepare=prepare, tracking=tracking, explain=explain)
+        del planned  # on disk now (sweep.json); an adaptive sweep keeps its own
+        code = self._finish(sweep_dir, outcome)
+        if adaptive is not None:
+            print(adaptive.final_line())
+        stopped = outcome.exception
+        if isinstance(stopped, KeyboardInterrupt) or (stopped is not None and full_error()
+                                                      and not isinstance(stopped, SeedexpError)):
             raise stopped
         if code != EXIT_OK:
             raise SystemExit(code)
@@ -321,41 +269,25 @@ class SweepDriver:
             if errors:  # what was asked cannot run: stop after this batch
                 break
 
-    def _finish(self, sweep_dir: Path, report_options: dict[str, Any], errors: list[str], tracking: Any = None) -> int:
-        from ..report import write_summary
-
-        summary, problem = None, None
-        try:
-            summary = write_summary(sweep_dir, options=report_options)
-        except SeedexpError as exc:
-            problem = str(exc)
-        except OSError as exc:
-            problem = (f"cannot write the summary in {str(sweep_dir)!r} ({exc.strerror or exc}); the records are "
-                       f"intact - run `seedexp report {sweep_dir} --out DIR` to write it elsewhere")
-        lines = list(errors)
+    def _finish(self, sweep_dir: Path, outcome: Outcome) -> int:
+        """Say what happened (errors, the summary) and return the exit code."""
+        if outcome.crash is not None:  # a worker died: not a usage error; the summary names the lost runs (exit 1)
+            print(f"seedexp: {outcome.crash}", file=sys.stderr)
+        lines, problem, summary = list(outcome.errors), outcome.problem, outcome.summary
         if problem is not None:  # what stopped the sweep and the summary it could not write: one line
             lines[-1:] = [f"{lines[-1]}; and {problem}"] if lines else [problem]
         for line in lines:
             print(f"seedexp: error: {line}", file=sys.stderr)
         if summary is None:
             return EXIT_USAGE
-        if tracking is not None:  # the sweep's own files are complete: a tracker that is down is one line
-            from ..tracking import send
-
-            for line in send(sweep_dir, summary, tracking):
-                print(f"seedexp: warning: {line}", file=sys.stderr)
-        if errors:  # what was asked cannot run: the runs before the error are summarized, not judged
+        for line in outcome.tracking:  # the sweep's own files are complete: a tracker that is down is one line
+            print(f"seedexp: warning: {line}", file=sys.stderr)
+        if outcome.errors:  # what was asked cannot run: the runs before the error are summarized, not judged
             print(f"partial summary ({summary.get('n_ok')} ok of {summary['n_runs']} planned run(s), written before "
                   f"the error): {sweep_dir / 'summary.md'}")
             return EXIT_USAGE
         print_summary(summary, sweep_dir)
         return EXIT_OK if all_ok(summary) else EXIT_RUNS
-
-
-def all_ok(summary: dict[str, Any]) -> bool:
-    """True when every planned run has an ok record (and no record is unreadable)."""
-    bad = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_missing"))
-    return bad == 0 and not summary.get("corrupt")
 
 
 def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
@@ -545,16 +477,15 @@ class AdaptiveSweep:
 
     def write_plan(self) -> None:
         """``sweep.json``: every run planned so far (the summary counts those without a record as missing)."""
-        write_json_atomic(self.sweep_dir / SWEEP_FILE, {
-            "schema": SWEEP_SCHEMA, "sweep_dir": str(self.sweep_dir), "planned": self.planned,
-            "adaptive": {"stop": self.rule.to_dict(), "groups": self.names, "seeds_per_batch": self.seeds_per_batch,
-                         "seeds_done": self.done}})
+        write_plan(self.sweep_dir, self.planned, adaptive={
+            "stop": self.rule.to_dict(), "groups": self.names, "seeds_per_batch": self.seeds_per_batch,
+            "seeds_done": self.done})
 
     def stopping(self) -> dict[str, Any] | None:
         """What ``stopping.json`` holds: the latest decision, with the metric it watched."""
         if self.decision is None:
             return None
-        out = {"schema": "seedexp.stopping/1", **self.decision.to_dict(), "metric": self.metric,
+        out = {**self.decision.to_dict(), "metric": self.metric,
                "metric_source": self.metric_source, "seeds_per_batch": self.seeds_per_batch}
         if self.halted:
             out.update(stop=True, cause="failed_runs", reason=self.halted)
@@ -599,7 +530,7 @@ class AdaptiveSweep:
             self.decision = check(self.rule, self._series())
             self._check_failures()
             self.write_plan()
-            write_json_atomic(self.sweep_dir / STOPPING_FILE, self.stopping())
+            write_stopping(self.sweep_dir, self.stopping())
             print(f"seedexp: seed=auto: {self.halted or self.decision.reason}", flush=True)
             if self.decision.stop or self.halted:
                 break
@@ -686,4 +617,4 @@ class AdaptiveSweep:
         if not self.decision.stop:
             return (f"seedexp: seed=auto did not finish ({self.decision.reason}); re-run the same command to go on "
                     f"from seed {self.done}")
-        return f"seedexp: seed=auto stopped: {self.decision.reason} (details: {self.sweep_dir / STOPPING_FILE})"
+        return f"seedexp: seed=auto stopped: {self.decision.reason} (details: {self.sweep_dir / STOPPING_NAME})"

@@ -42,7 +42,7 @@ from .estimators import STAT_NAMES, adjust_pvalues, describe, paired
 from .options import Options, check_options, higher_is_better_default
 
 __all__ = ["SUMMARY_SCHEMA", "RUN_STATUSES", "RECORD_FIELDS", "SMALL_N", "summarize", "summary_of", "runs_of",
-           "run_of", "resolve_baseline"]
+           "run_of", "resolve_baseline", "all_ok"]
 
 SUMMARY_SCHEMA = "seedexp.summary/2"
 
@@ -250,6 +250,12 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
         "versions": _versions(),
         "runs": [{k: r[k] for k in ("group", "seed", "status", "path", "metrics")} for r in runs],
     }
+
+
+def all_ok(summary: Mapping[str, Any]) -> bool:
+    """True when every planned run has an ok record (and no record is unreadable)."""
+    bad = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_missing"))
+    return bad == 0 and not summary.get("corrupt")
 
 
 def _metrics(runs: list[dict], opt: Options, series_metrics: Sequence[str] = ()) -> tuple[list[str], dict[str, bool]]:

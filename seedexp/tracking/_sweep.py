@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..errors import RecordError
-from ..record import RECORD_NAME, TRACEBACK_NAME, read_record
+from ..record import RECORD_NAME, TRACEBACK_NAME
+from ..sweepdir import read_record
 from ..series import SERIES_NAME
 
 #: Statistics of a group and metric that trackers get: their name -> the summary's names, first match
