@@ -80,5 +80,13 @@ def read_run(run_dir: Path) -> dict[str, Any]:
 
 
 def read_all(wandb_dir: Path) -> list[dict[str, Any]]:
-    """Every offline run under a W&B dir (``<dir>/wandb/offline-run-*``), oldest first."""
+    """Every offline run under a W&B dir (``<dir>/wandb/offline-run-*``), oldest first.
+
+    ``run.finish()`` returns before W&B's service process has written every record of
+    the run's file (seen under load: a file with its header only), so the service is
+    shut down first: that flushes every file.
+    """
+    import wandb
+
+    wandb.teardown()
     return [read_run(d) | {"dir": d} for d in sorted(Path(wandb_dir).glob("wandb/offline-run-*"))]
