@@ -36,7 +36,10 @@ __all__ = ["seed_all", "finish_run", "seed_everything"]
 
 #: Top-level module -> adapter, in the order they begin: Keras before TensorFlow
 #: (``keras.backend.clear_session()`` resets TF's graph; TF's global seed comes after).
-WATCHED: dict[str, str] = {"torch": "torch", "keras": "keras", "tensorflow": "tensorflow"}
+#: ``joblib``: a seed per task of ``n_jobs > 1`` work; ``jax``: JAX has no global RNG,
+#: the adapter records its random-number settings and applies ``strict``.
+WATCHED: dict[str, str] = {"torch": "torch", "keras": "keras", "tensorflow": "tensorflow", "joblib": "joblib",
+                           "jax": "jax"}
 #: The adapters of the two globals every run reseeds.
 ALWAYS = ("pyrandom", "numpy")
 
@@ -230,7 +233,7 @@ def finish_run(plan: SeedPlan) -> dict[str, Any]:
         return {"determinism": {}, "warnings": [], "global_draws": []}
     _ACTIVE = None
     facts = run.end()
-    return {"determinism": facts, "warnings": list(run.warnings), "global_draws": sorted(run.global_draws)}
+    return {"determinism": facts, "warnings": list(run.warnings), "global_draws": sorted(set(run.global_draws))}
 
 
 def seed_everything(seed: int | None | SeedPlan, *, pins: Mapping[str, int] | None = None, strict: bool = False,
