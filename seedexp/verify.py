@@ -52,6 +52,10 @@ def likely_causes(record: dict[str, Any]) -> list[str]:
     if not det.get("strict"):
         if "torch_deterministic_algorithms" in det or "tf_op_determinism" in det:
             causes.append("determinism switches are off: try determinism.strict=true")
+    backend = det.get("jax_backend")
+    if backend and backend != "cpu" and "--xla_gpu_deterministic_ops=true" not in (det.get("XLA_FLAGS") or ""):
+        causes.append(f"JAX runs on {backend}: XLA's GPU kernels (scatter, atomics) are non-deterministic; try "
+                      "determinism.strict=true (XLA_FLAGS=--xla_gpu_deterministic_ops=true)")
     threads = det.get("torch_threads") or det.get("tf_intra_op_threads")
     if threads and threads > 1:
         causes.append(f"multi-threaded ops ({threads} threads) may sum in another order: try determinism.threads=1")

@@ -8,6 +8,7 @@ two such processes, started with different PYTHONHASHSEED, must print the same t
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -99,3 +100,14 @@ def test_key_and_rngs_follow_streams_by_name():
     with pytest.raises(ConfigError, match="rngs\\(noise=3\\)"):
         sj.rngs(seeds, noise=3)
     assert isinstance(member, nnx.Rngs)
+
+
+@pytest.mark.integration
+def test_readme_jax_example_runs_and_is_reproducible():
+    text = (ROOT / "README.md").read_text()
+    body = text.split("## JAX and Flax", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", body, flags=re.S)
+    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300,
+                           env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": hs}).stdout
+            for hs in ("1", "2")]
+    assert outs[0] == outs[1] and outs[0].strip().endswith("['dropout', 'init', 'shuffle']")
