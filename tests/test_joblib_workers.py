@@ -41,7 +41,8 @@ def grid(seeds, backend=None, n_jobs=2, n_estimators=None):
         with parallel_config(backend=backend, n_jobs=n_jobs):
             search.fit(X, y)
     scores = search.cv_results_["mean_test_score"]
-    return {"best": search.best_score_, "refit": search.score(X, y), **{f"cv{i}": float(s) for i, s in enumerate(scores)}}
+    return {"best": search.best_score_, "refit": search.score(X, y),
+            **{f"cv{i}": float(s) for i, s in enumerate(scores)}}
 
 
 def others(seeds, n_jobs=2):
@@ -52,11 +53,27 @@ def others(seeds, n_jobs=2):
 
     X, y = make_classification(n_samples=80, n_features=6, random_state=1)
     cv = cross_val_score(ExtraTreesClassifier(n_estimators=10), X, y, cv=KFold(4, shuffle=True), n_jobs=n_jobs)
-    vote = VotingClassifier([("rf", RandomForestClassifier(n_estimators=5)), ("et", ExtraTreesClassifier(n_estimators=5))],
+    vote = VotingClassifier([("rf", RandomForestClassifier(n_estimators=5)),
+                             ("et", ExtraTreesClassifier(n_estimators=5))],
                             voting="soft", n_jobs=n_jobs)
     nested = GridSearchCV(vote, {"rf__max_depth": [2, 3]}, cv=3, n_jobs=n_jobs).fit(X, y)
     return {**{f"cv{i}": float(s) for i, s in enumerate(cv)}, "nested": nested.best_score_,
             "nested_refit": nested.score(X, y)}
+
+
+def draws(seeds, n_jobs=2):
+    # plain joblib, tasks drawing from random and np.random directly
+    import random
+    import numpy as np
+    from joblib import Parallel, delayed
+
+    def task(i):
+        return random.random(), float(np.random.rand())
+
+    before = (random.getstate(), np.random.get_state()[2])
+    values = Parallel(n_jobs=n_jobs)(delayed(task)(i) for i in range(4))
+    return {"untouched": float((random.getstate(), np.random.get_state()[2]) == before),
+            **{f"task{i}_{j}": v for i, pair in enumerate(values) for j, v in enumerate(pair)}}
 
 
 out = {}
@@ -70,6 +87,8 @@ out["pin.numpy"] = seedexp.run(grid, seed=3, pins={"numpy": 11}, n_estimators=10
 out["seed=4"] = seedexp.run(grid, seed=4, n_estimators=10)["metrics"]
 out["others"] = seedexp.run(others, seed=3)["metrics"]
 out["others.n_jobs=1"] = seedexp.run(others, seed=3, n_jobs=1)["metrics"]
+out["draws"] = seedexp.run(draws, seed=3)["metrics"]
+out["draws.pin.numpy"] = seedexp.run(draws, seed=3, pins={"numpy": 11})["metrics"]
 
 from seedexp.frameworks import finish_run, seed_everything
 script = []
@@ -105,6 +124,11 @@ def test_plain_grid_search_with_workers_is_reproducible_in_four_fresh_processes(
     assert out["facts"]["joblib_tasks"] >= 10 and out["facts"]["joblib_calls"] >= 1
     assert out["facts"]["joblib_random_state_none"] == ["RandomForestClassifier"]
     assert "numpy" in out["global_draws"] and out["warnings"] == []
+    # tasks alone in worker processes own random / np.random: one seed each, from `numpy`; the run's
+    # own global states are not touched
+    draws, pinned = out["draws"], out["draws.pin.numpy"]
+    assert draws["untouched"] == 1.0 and len({v for k, v in draws.items() if k.startswith("task")}) == 8
+    assert all(pinned[k] != draws[k] for k in draws if k.startswith("task"))
     # seed_everything at the top of a script does the same
     assert out["script"][0] == out["script"][1]
     # a scikit-learn experiment imports no deep-learning framework
@@ -175,40 +199,12 @@ def test_unseeded_estimator_in_threads_gets_the_task_seed_not_the_shared_state()
     assert results["threading"] == results["sequential"] and len(set(results["threading"])) == 6
 
 
-def _draws(_):
-    import random
-
-    return random.random(), float(np.random.rand())
-
-
-@pytest.mark.fast
-def test_tasks_alone_own_the_global_states_for_their_duration():
-    """n_jobs=1 (and a worker process): a task's random / np.random draws come from its own seed."""
-    import random
-
-    from joblib import Parallel, delayed
-
-    import seedexp
-
-    def experiment(seeds):
-        before = (random.getstate(), np.random.get_state()[2])
-        draws = Parallel(n_jobs=1)(delayed(_draws)(i) for i in range(4))
-        untouched = (random.getstate(), np.random.get_state()[2]) == before
-        return {"untouched": float(untouched), **{f"d{i}_{j}": v for i, d in enumerate(draws) for j, v in enumerate(d)}}
-
-    base = seedexp.run(experiment, seed=1)["metrics"]
-    assert base == seedexp.run(experiment, seed=1)["metrics"]
-    assert base["untouched"] == 1.0  # the run's own global states are put back after each task
-    assert len({base[f"d{i}_0"] for i in range(4)}) == 4 and len({base[f"d{i}_1"] for i in range(4)}) == 4
-    pinned = seedexp.run(experiment, seed=1, pins={"numpy": 5})["metrics"]
-    assert all(pinned[k] != base[k] for k in base if k != "untouched")
-
-
 @pytest.mark.fast
 def test_verify_lists_worker_processes_and_jax_gpus_among_the_causes():
     from seedexp.verify import likely_causes
 
-    record = {"determinism": {"joblib_tasks": 12, "joblib_calls": 1, "joblib_random_state_none": ["RandomForestClassifier"]},
+    record = {"determinism": {"joblib_tasks": 12, "joblib_calls": 1,
+                              "joblib_random_state_none": ["RandomForestClassifier"]},
               "warnings": []}
     causes = likely_causes(record)
     assert any("worker processes" in c and "RandomForestClassifier" in c and "12 task" in c for c in causes)

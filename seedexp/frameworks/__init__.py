@@ -2,7 +2,8 @@
 
 One small module per library behind one interface: ``pyrandom`` (Python's
 ``random``), ``numpy`` (NumPy's legacy global state), ``torch``,
-``tensorflow`` and ``keras``. Each adapter has
+``tensorflow``, ``keras``, ``joblib`` (a seed per task of ``n_jobs > 1`` work)
+and ``jax`` (JAX's settings; keys and Flax ``Rngs`` by stream name). Each adapter has
 
 ``begin(run, fresh) -> dict``
     seed the library's global random state from ``run``'s streams and apply

@@ -15,17 +15,18 @@ parallel call gets the seed of stream ``numpy/joblib/<k>/<i>``: fixed by the
 order the calls and tasks are made in, never by which worker runs it or when.
 Where the task runs:
 
-* alone in its thread (a worker process of ``loky`` or ``multiprocessing``, or
-  the calling thread with ``n_jobs=1``): NumPy's global state and ``random``
-  are seeded from the task's seed for the duration of the task and put back
-  after it, so every draw of the task, ``np.random.*`` included, is fixed;
-* beside other tasks, in threads of one process (``backend="threading"``,
-  nested calls): a global state cannot be given to one thread, so scikit-learn's
-  ``check_random_state(None)`` returns a ``RandomState`` of the task's own,
-  with the same values the global state would have had. Code that calls
-  ``np.random.*`` or ``random.*`` directly inside such a task draws from the
-  shared global state in an order set by timing: the run warns, naming the
-  task's function and estimators.
+* alone in a worker process (``loky``, ``multiprocessing``): NumPy's global
+  state and ``random`` are seeded from the task's seed before it starts, so
+  every draw of the task, ``np.random.*`` included, is fixed;
+* in the run's own process (``n_jobs=1``, ``backend="threading"``) or in a
+  thread of a worker: the global states stay the process's, and scikit-learn's
+  ``check_random_state(None)`` returns a ``RandomState`` of the task's own, with
+  the values the global state has in a worker process. Direct ``np.random.*`` /
+  ``random.*`` calls in such a task draw from the process's global state: in
+  order with ``n_jobs=1`` (the run's ``numpy`` / ``python`` streams), in an
+  order set by timing in threads, where the run warns, naming the task's
+  function and estimators (the first :data:`WATCHED_THREAD_TASKS` tasks of each
+  call are watched).
 
 So an estimator without ``random_state`` fitted in a search draws the same
 numbers with ``n_jobs=1``, ``loky`` and ``threading``: the scores are bitwise
@@ -74,13 +75,23 @@ _CRS: dict[str, Any] = {}
 class _Context:
     """The task running in this thread: its seed, its nested calls, its random state."""
 
-    __slots__ = ("seed", "calls", "concurrent", "random_state")
+    __slots__ = ("seed", "calls", "owns_globals", "random_state", "report")
 
-    def __init__(self, seed: int, concurrent: bool, random_state: np.random.RandomState | None) -> None:
+    def __init__(self, seed: int, owns_globals: bool, report: bool) -> None:
         self.seed = seed
         self.calls = 0
-        self.concurrent = concurrent
-        self.random_state = random_state
+        self.owns_globals = owns_globals
+        self.random_state: np.random.RandomState | None = None
+        self.report = report
+
+    def own_random_state(self) -> np.random.RandomState:
+        """The task's ``RandomState``, built on first use (about 0.1 ms): the values the global
+        state has in a worker process. One per task, so an estimator that keeps it keeps its own."""
+        if self.random_state is None:
+            self.random_state = np.random.RandomState(_derived(self.seed, "numpy"))
+            if self.report:
+                _note_drawn({"numpy"})
+        return self.random_state
 
 
 def _stack() -> list[_Context]:
@@ -95,11 +106,17 @@ def _top() -> _Context | None:
     return stack[-1] if stack else None
 
 
+def _derived(seed: int, name: str) -> int:
+    """Seed ``name`` (``numpy``, ``python``) of the task whose seed is ``seed``."""
+    return SeedPlan(seed).seed(name)
+
+
 # -- the run: begin / end -------------------------------------------------------------
 
 def begin(run: "Run", fresh: bool) -> dict[str, Any]:
     """Wrap ``joblib.Parallel.__call__`` until the run ends (see the module docstring)."""
-    run.state["joblib"] = {"calls": 0, "tasks": 0, "none": set(), "drawn": set(), "threads": {}, "lock": threading.Lock()}
+    run.state["joblib"] = {"calls": 0, "tasks": 0, "none": set(), "drawn": set(), "threads": {},
+                           "lock": threading.Lock()}
     if _install_call() and not _PERMANENT:
         run.on_end(_uninstall_call)
     outer = _stack()  # a run started inside a seeded task (a sweep's worker): its calls are the run's own
@@ -167,28 +184,31 @@ def _seeding_call(self: Any, iterable: Iterable[Any]) -> Any:
         return original(self, iterable)
     _ensure_check_random_state(run)
     origin = (os.getpid(), threading.get_ident())
+    # tasks that may leave this process cannot report what they drew: name the unseeded estimators now
+    scan = not getattr(getattr(self, "_backend", None), "uses_threads", False)
     kind = _SizedTasks if hasattr(iterable, "__len__") else _Tasks
-    return original(self, kind(iterable, call, origin, state))
+    return original(self, kind(iterable, call, origin, state, scan))
 
 
 class _Tasks:
     """The tasks of one parallel call, each wrapped with its seed (``call.seed(i)``), in order."""
 
     def __init__(self, iterable: Iterable[Any], call: SeedPlan, origin: tuple[int, int],
-                 state: dict[str, Any] | None) -> None:
+                 state: dict[str, Any] | None, scan: bool) -> None:
         self._iterable = iterable
         self._call = call
         self._origin = origin
         self._state = state
+        self._scan = scan
 
     def __iter__(self) -> Iterator[Any]:
         for i, (func, args, kwargs) in enumerate(self._iterable):
             if self._state is not None:
                 self._note(args, kwargs)
-            yield SeededTask(func, self._call.seed(i), self._origin), args, kwargs
+            yield SeededTask(func, self._call.seed(i), self._origin, watch=i < WATCHED_THREAD_TASKS), args, kwargs
 
     def _note(self, args: tuple, kwargs: dict) -> None:
-        names = _random_state_none(args, kwargs)
+        names = _random_state_none(args, kwargs) if self._scan else set()
         with self._state["lock"]:
             self._state["tasks"] += 1
             if names:
@@ -201,69 +221,66 @@ class _SizedTasks(_Tasks):
         return len(self._iterable)  # type: ignore[arg-type]
 
 
+#: How many tasks of each parallel call are watched, when they run in threads of the run's process,
+#: for direct draws from the shared global states (two reads of each state per watched task).
+WATCHED_THREAD_TASKS = 8
+
+
 class SeededTask:
     """One joblib task and its seed; runs the task under that seed (see the module docstring).
 
-    Picklable (a module-level class holding the task's callable and two ints), so it
+    Picklable (a module-level class holding the task's callable and a few ints), so it
     reaches worker processes of any joblib backend that can run the task itself.
     """
 
-    def __init__(self, function: Callable[..., Any], seed: int, origin: tuple[int, int]) -> None:
+    def __init__(self, function: Callable[..., Any], seed: int, origin: tuple[int, int], watch: bool = False) -> None:
         self.function = function
         self.seed = int(seed)
         self.origin = origin
+        self.watch = watch
         self.__name__ = getattr(function, "__name__", type(function).__name__)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         in_run_process = os.getpid() == self.origin[0]
+        outer = _top()
         if not in_run_process:
             _worker_setup()
-        outer = _top()
-        if in_run_process:
-            concurrent = threading.get_ident() != self.origin[1] or bool(outer and outer.concurrent)
-        else:
-            concurrent = threading.current_thread() is not threading.main_thread() or bool(outer and outer.concurrent)
-        plan = SeedPlan(self.seed)
-        np_seed, py_seed = plan.seed("numpy"), plan.seed("python")
-        if concurrent:
-            return self._beside_others(np_seed, in_run_process, args, kwargs)
-        return self._alone(np_seed, py_seed, in_run_process, args, kwargs)
+            if threading.current_thread() is threading.main_thread() and (outer is None or outer.owns_globals):
+                return self._owning_globals(outer is not None, args, kwargs)
+        beside_others = in_run_process and threading.get_ident() != self.origin[1]
+        return self._own_random_state(in_run_process, beside_others, args, kwargs)
 
-    def _alone(self, np_seed: int, py_seed: int, in_run_process: bool, args: tuple, kwargs: dict) -> Any:
-        """The only task of its thread and process: own the global states, then put them back."""
-        saved_np, saved_py = np.random.get_state(), random.getstate()
-        np.random.seed(np_seed)
-        random.seed(py_seed)
-        start = (_position(np.random.mtrand._rand), random.getstate()) if in_run_process else None
+    def _owning_globals(self, nested: bool, args: tuple, kwargs: dict) -> Any:
+        """Alone in a worker process: the task owns NumPy's global state and ``random`` while it runs."""
+        saved = (np.random.get_state(), random.getstate()) if nested else None
+        np.random.seed(_derived(self.seed, "numpy"))
+        random.seed(_derived(self.seed, "python"))
         stack = _stack()
-        stack.append(_Context(self.seed, False, None))
+        stack.append(_Context(self.seed, True, report=False))
         try:
             return self.function(*args, **kwargs)
         finally:
             stack.pop()
-            if start is not None:
-                _note_drawn({"numpy"} if _position(np.random.mtrand._rand) != start[0] else set(),
-                            {"python"} if random.getstate() != start[1] else set())
-            np.random.set_state(saved_np)
-            random.setstate(saved_py)
+            if saved is not None:  # a nested task: the outer one goes on where it was
+                np.random.set_state(saved[0])
+                random.setstate(saved[1])
 
-    def _beside_others(self, np_seed: int, in_run_process: bool, args: tuple, kwargs: dict) -> Any:
-        """A thread beside others: a ``RandomState`` of its own for ``check_random_state(None)``."""
-        own = np.random.RandomState(np_seed)
-        own_start = _position(own)
+    def _own_random_state(self, in_run_process: bool, beside_others: bool, args: tuple, kwargs: dict) -> Any:
+        """In the run's process (``n_jobs=1``, threads) or a worker's thread: ``check_random_state(None)``
+        returns a ``RandomState`` of the task's own; the global states stay the process's."""
         if in_run_process:
             _ensure_check_random_state(None)
         else:
             _ensure_check_random_state_permanently()
-        start = (_position(np.random.mtrand._rand), random.getstate()) if in_run_process else None
+        watch = in_run_process and beside_others and self.watch
+        start = (_position(np.random.mtrand._rand), random.getstate()) if watch else None
         stack = _stack()
-        stack.append(_Context(self.seed, True, own))
+        stack.append(_Context(self.seed, False, report=in_run_process))
         try:
             return self.function(*args, **kwargs)
         finally:
             stack.pop()
             if start is not None:
-                _note_drawn({"numpy"} if _position(own) != own_start else set())
                 moved = [name for name, now, then in (("np.random", _position(np.random.mtrand._rand), start[0]),
                                                       ("random", random.getstate(), start[1])) if now != then]
                 if moved:
@@ -326,8 +343,8 @@ def _thread_random_state(seed: Any) -> Any:
     """What ``check_random_state(seed)`` returns while seedexp's version is in place."""
     if seed is None or seed is np.random:
         ctx = _top()
-        if ctx is not None and ctx.random_state is not None:
-            return ctx.random_state
+        if ctx is not None and not ctx.owns_globals:
+            return ctx.own_random_state()
     return _CRS["original"](seed)
 
 
