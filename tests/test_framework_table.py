@@ -60,7 +60,8 @@ def test_python_and_numpy_pins_move_their_global_only():
     py = seedexp.run(globals_only, seed=1, pins={"python": 7})
     npy = seedexp.run(globals_only, seed=1, pins={"numpy": 7})
     assert base["metrics"] == again["metrics"]
-    (b_py, b_np), (p_py, p_np), (n_py, n_np) = ((r["metrics"]["random"], r["metrics"]["np_random"]) for r in (base, py, npy))
+    (b_py, b_np), (p_py, p_np), (n_py, n_np) = ((r["metrics"]["random"], r["metrics"]["np_random"])
+                                                for r in (base, py, npy))
     assert p_py != b_py and p_np == b_np  # pin.python: random.* only
     assert n_np != b_np and n_py == b_py  # pin.numpy: np.random.* only
     assert base["global_draws"] == ["numpy", "python"]  # what `seedexp variance` studies

@@ -82,7 +82,9 @@ out["exact"] = rec["metrics"]
 out["facts"] = {k: v for k, v in rec["determinism"].items() if k.startswith("joblib")}
 out["global_draws"], out["warnings"] = rec["global_draws"], rec.get("warnings", [])
 for backend, n_jobs in [("loky", 2), ("threading", 2), ("sequential", 1)]:  # smaller forests from here on
-    out[backend] = seedexp.run(grid, seed=3, backend=backend, n_jobs=n_jobs, n_estimators=10)["metrics"]
+    rec = seedexp.run(grid, seed=3, backend=backend, n_jobs=n_jobs, n_estimators=10)
+    out[backend] = rec["metrics"]
+    out[f"named.{backend}"] = rec["determinism"]["joblib_random_state_none"], rec["global_draws"]
 out["pin.numpy"] = seedexp.run(grid, seed=3, pins={"numpy": 11}, n_estimators=10)["metrics"]
 out["seed=4"] = seedexp.run(grid, seed=4, n_estimators=10)["metrics"]
 out["others"] = seedexp.run(others, seed=3)["metrics"]
@@ -124,6 +126,9 @@ def test_plain_grid_search_with_workers_is_reproducible_in_four_fresh_processes(
     assert out["facts"]["joblib_tasks"] >= 10 and out["facts"]["joblib_calls"] >= 1
     assert out["facts"]["joblib_random_state_none"] == ["RandomForestClassifier"]
     assert "numpy" in out["global_draws"] and out["warnings"] == []
+    for backend in ("loky", "threading", "sequential"):
+        named, drawn = out[f"named.{backend}"]
+        assert named == ["RandomForestClassifier"] and "numpy" in drawn, backend
     # tasks alone in worker processes own random / np.random: one seed each, from `numpy`; the run's
     # own global states are not touched
     draws, pinned = out["draws"], out["draws.pin.numpy"]

@@ -77,20 +77,20 @@ class _Context:
 
     __slots__ = ("seed", "calls", "owns_globals", "random_state", "report")
 
-    def __init__(self, seed: int, owns_globals: bool, report: bool) -> None:
+    def __init__(self, seed: int, owns_globals: bool, report: tuple[tuple, dict] | None = None) -> None:
         self.seed = seed
         self.calls = 0
         self.owns_globals = owns_globals
         self.random_state: np.random.RandomState | None = None
-        self.report = report
+        self.report = report  # in the run's process: the task's arguments, to name what drew
 
     def own_random_state(self) -> np.random.RandomState:
         """The task's ``RandomState``, built on first use (about 0.1 ms): the values the global
         state has in a worker process. One per task, so an estimator that keeps it keeps its own."""
         if self.random_state is None:
             self.random_state = np.random.RandomState(_derived(self.seed, "numpy"))
-            if self.report:
-                _note_drawn({"numpy"})
+            if self.report is not None:
+                _note_drawn({"numpy"}, _random_state_none(*self.report))
         return self.random_state
 
 
@@ -256,7 +256,7 @@ class SeededTask:
         np.random.seed(_derived(self.seed, "numpy"))
         random.seed(_derived(self.seed, "python"))
         stack = _stack()
-        stack.append(_Context(self.seed, True, report=False))
+        stack.append(_Context(self.seed, True))
         try:
             return self.function(*args, **kwargs)
         finally:
@@ -275,7 +275,7 @@ class SeededTask:
         watch = in_run_process and beside_others and self.watch
         start = (_position(np.random.mtrand._rand), random.getstate()) if watch else None
         stack = _stack()
-        stack.append(_Context(self.seed, False, report=in_run_process))
+        stack.append(_Context(self.seed, False, (args, kwargs) if in_run_process else None))
         try:
             return self.function(*args, **kwargs)
         finally:
@@ -300,12 +300,13 @@ def _run_state() -> dict[str, Any] | None:
     return run.state.get("joblib") if run is not None else None
 
 
-def _note_drawn(*streams: set[str]) -> None:
+def _note_drawn(streams: set[str], estimators: set[str] = frozenset()) -> None:
+    """Tell the run which streams its tasks drew from, and which estimators relied on them."""
     state = _run_state()
     if state is not None:
         with state["lock"]:
-            for names in streams:
-                state["drawn"].update(names)
+            state["drawn"].update(streams)
+            state["none"].update(estimators)
 
 
 def _note_thread_draw(function: str, moved: list[str], args: tuple, kwargs: dict) -> None:
