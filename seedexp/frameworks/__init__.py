@@ -206,8 +206,9 @@ def seed_all(plan: SeedPlan, determinism: Mapping[str, Any] | None = None) -> di
     ``random`` is seeded from the ``python`` stream and NumPy's legacy global
     state from ``numpy``; torch, TensorFlow and Keras are seeded now if they are
     imported, otherwise the moment the experiment imports them (an import hook),
-    and never imported by seedexp. See the stream table of the README for what
-    each library call follows.
+    and never imported by seedexp; every task handed to ``joblib.Parallel`` (scikit-learn's
+    ``n_jobs``) gets a seed of its own. docs/frameworks.md has, per framework, what each
+    library call follows.
     """
     return dict(_start(plan, determinism, persistent=False).facts)
 
