@@ -218,3 +218,18 @@ def test_verify_lists_worker_processes_and_jax_gpus_among_the_causes():
     gpu = likely_causes({"determinism": {"jax_backend": "gpu", "XLA_FLAGS": None}})
     assert any("JAX runs on gpu" in c and "determinism.strict=true" in c for c in gpu)
     assert not any("JAX" in c for c in likely_causes({"determinism": {"jax_backend": "cpu"}}))
+
+
+@pytest.mark.integration
+def test_a_search_inside_a_sweep_worker_gives_the_scores_of_a_direct_run(tmp_path):
+    """seedexp.sweep(n_jobs=2) runs each seed in a worker process, where the search's own n_jobs=2
+    tasks run in threads: the same scores as the same seed run directly."""
+    import joblib_experiments
+
+    import seedexp
+
+    direct = {seed: seedexp.run(joblib_experiments.plain_grid_search, seed=seed)["metrics"] for seed in (3, 4)}
+    seedexp.sweep(joblib_experiments.plain_grid_search, seeds=[3, 4], n_jobs=2, out=tmp_path, progress=False)
+    records = [json.loads(p.read_text()) for p in sorted(tmp_path.rglob("result.json"))]
+    assert {r["seed"]: r["metrics"] for r in records} == direct
+    assert all(r["determinism"]["joblib_random_state_none"] == ["RandomForestClassifier"] for r in records)
