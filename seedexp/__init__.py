@@ -11,7 +11,7 @@ Public API (everything in ``__all__``; the rest is private):
 * The errors of :mod:`seedexp.errors`.
 
 Submodules: ``seedexp.sklearn`` (random_state injection), ``seedexp.frameworks.torch``,
-``seedexp.frameworks.keras``. Importing seedexp imports numpy and nothing heavier:
+``seedexp.frameworks.keras``, ``seedexp.frameworks.jax`` (JAX keys, Flax NNX ``Rngs``). Importing seedexp imports numpy and nothing heavier:
 the rest is imported when first used.
 """
 

@@ -58,6 +58,7 @@ TRACEBACK_NAME = "traceback.txt"
 #: Libraries whose version is recorded when (and only when) the run imported them.
 TRACKED_LIBRARIES = (
     "numpy", "scipy", "sklearn", "imblearn", "pandas", "torch", "tensorflow", "keras", "hydra", "omegaconf",
+    "joblib", "jax", "jaxlib", "flax",
 )
 
 

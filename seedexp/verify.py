@@ -53,11 +53,33 @@ def likely_causes(record: dict[str, Any]) -> list[str]:
     if not det.get("strict"):
         if "torch_deterministic_algorithms" in det or "tf_op_determinism" in det:
             causes.append("determinism switches are off: try determinism.strict=true")
+    backend = det.get("jax_backend")
+    if backend and backend != "cpu" and "--xla_gpu_deterministic_ops=true" not in (det.get("XLA_FLAGS") or ""):
+        causes.append(f"JAX runs on {backend}: XLA's GPU kernels (scatter, atomics) are non-deterministic; try "
+                      "determinism.strict=true (XLA_FLAGS=--xla_gpu_deterministic_ops=true)")
     threads = det.get("torch_threads") or det.get("tf_intra_op_threads")
     if threads and threads > 1:
         causes.append(f"multi-threaded ops ({threads} threads) may sum in another order: try determinism.threads=1")
+    causes.extend(_worker_causes(det, record.get("warnings") or []))
     causes.append("an unseeded source in the experiment: os.urandom, time, uuid, a library's own RNG, "
                   "or randomness drawn without seeds.generator()/seeds.seed()")
+    return causes
+
+
+def _worker_causes(det: dict[str, Any], warned: list[str]) -> list[str]:
+    """Work done in worker processes or threads (joblib's ``n_jobs``, other pools)."""
+    causes = []
+    if det.get("joblib_tasks"):
+        none = det.get("joblib_random_state_none") or []
+        who = f" ({', '.join(none)} with random_state=None)" if none else ""
+        threads = [w for w in warned if w.startswith("joblib ran") or "joblib threads" in w]
+        causes.append(f"worker processes: the run handed {det['joblib_tasks']} task(s) to joblib{who}; seedexp seeds "
+                      "each task, but not draws from np.random/random in threads"
+                      + (" (the run warned about that)" if threads else "") + ": set random_state "
+                      "(seedexp.sklearn.inject_random_state)")
+    causes.append("worker processes or threads that seedexp does not seed: multiprocessing.Pool, concurrent.futures, "
+                  "Ray or Dask tasks started by the experiment draw from their own unseeded global RNGs; "
+                  "seed them from seeds.seed(...)")
     return causes
 
 

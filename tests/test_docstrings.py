@@ -9,11 +9,13 @@ import pytest
 
 
 @pytest.mark.parametrize("name", ["seedexp.seeds", "seedexp.frameworks", "seedexp.sklearn", "seedexp.frameworks.torch", "seedexp.api",
-                                  "seedexp.frameworks.keras"])
+                                  "seedexp.frameworks.keras", "seedexp.frameworks.jax"])
 def test_examples(name):
     if name.endswith("torch"):
         pytest.importorskip("torch")
     if name.endswith("keras"):
         pytest.importorskip("keras")
+    if name.endswith("jax"):
+        pytest.importorskip("flax")
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

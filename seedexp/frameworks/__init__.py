@@ -2,7 +2,8 @@
 
 One small module per library behind one interface: ``pyrandom`` (Python's
 ``random``), ``numpy`` (NumPy's legacy global state), ``torch``,
-``tensorflow`` and ``keras``. Each adapter has
+``tensorflow``, ``keras``, ``joblib`` (a seed per task of ``n_jobs > 1`` work)
+and ``jax`` (JAX's settings; keys and Flax ``Rngs`` by stream name). Each adapter has
 
 ``begin(run, fresh) -> dict``
     seed the library's global random state from ``run``'s streams and apply
@@ -36,7 +37,10 @@ __all__ = ["seed_all", "finish_run", "seed_everything"]
 
 #: Top-level module -> adapter, in the order they begin: Keras before TensorFlow
 #: (``keras.backend.clear_session()`` resets TF's graph; TF's global seed comes after).
-WATCHED: dict[str, str] = {"torch": "torch", "keras": "keras", "tensorflow": "tensorflow"}
+#: ``joblib``: a seed per task of ``n_jobs > 1`` work; ``jax``: JAX has no global RNG,
+#: the adapter records its random-number settings and applies ``strict``.
+WATCHED: dict[str, str] = {"torch": "torch", "keras": "keras", "tensorflow": "tensorflow", "joblib": "joblib",
+                           "jax": "jax"}
 #: The adapters of the two globals every run reseeds.
 ALWAYS = ("pyrandom", "numpy")
 
@@ -202,8 +206,9 @@ def seed_all(plan: SeedPlan, determinism: Mapping[str, Any] | None = None) -> di
     ``random`` is seeded from the ``python`` stream and NumPy's legacy global
     state from ``numpy``; torch, TensorFlow and Keras are seeded now if they are
     imported, otherwise the moment the experiment imports them (an import hook),
-    and never imported by seedexp. See the stream table of the README for what
-    each library call follows.
+    and never imported by seedexp; every task handed to ``joblib.Parallel`` (scikit-learn's
+    ``n_jobs``) gets a seed of its own. docs/frameworks.md has, per framework, what each
+    library call follows.
     """
     return dict(_start(plan, determinism, persistent=False).facts)
 
@@ -230,7 +235,7 @@ def finish_run(plan: SeedPlan) -> dict[str, Any]:
         return {"determinism": {}, "warnings": [], "global_draws": []}
     _ACTIVE = None
     facts = run.end()
-    return {"determinism": facts, "warnings": list(run.warnings), "global_draws": sorted(run.global_draws)}
+    return {"determinism": facts, "warnings": list(run.warnings), "global_draws": sorted(set(run.global_draws))}
 
 
 def seed_everything(seed: int | None | SeedPlan, *, pins: Mapping[str, int] | None = None, strict: bool = False,
