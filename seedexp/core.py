@@ -40,6 +40,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import numpy as np
+
 from .errors import ExperimentError, SeedexpWarning
 from .record import (
     RECORD_NAME,
@@ -49,6 +51,7 @@ from .record import (
     existing_record,
     host_info,
     library_versions,
+    strip_escapes,
     write_record,
     write_text_atomic,
 )
@@ -343,6 +346,7 @@ def _write(path: Path, write: Callable[[], Any], verb: str = "write") -> None:
 
 def _record_message(message: str) -> str:
     """``message``, cut to :data:`MAX_RECORD_MESSAGE` characters (the whole text is in traceback.txt)."""
+    message = strip_escapes(message)
     if len(message) <= MAX_RECORD_MESSAGE:
         return message
     return (message[:MAX_RECORD_MESSAGE] + f"... [cut: {len(message)} characters in all; the whole text is in "
@@ -400,15 +404,40 @@ def check_result(result: Any, target: str, series: bool = False) -> tuple[dict[s
                 )
             fingerprints = {str(k): v for k, v in value.items()}
             continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        number = as_number(value)
+        if number is None:
             raise ExperimentError(
                 f"experiment {target!r}: metric {name!r} is {_short(value)} ({type(value).__name__}), not a number; "
                 "return floats (put hashes under 'fingerprints')"
             )
-        metrics[name] = clean_metric(float(value))
+        metrics[name] = clean_metric(number)
     if not metrics and not series:
         raise ExperimentError(f"experiment {target!r} returned no metric; return {{'metric_name': number, ...}}")
     return metrics, fingerprints
+
+
+def as_number(value: Any) -> float | None:
+    """``value`` as a float if it is one real number, else None.
+
+    Python and NumPy reals, and the 0-d tensors frameworks log (torch, TensorFlow,
+    JAX: anything with ``shape == ()`` whose ``item()`` is a real), converted
+    exactly (a float32 widens to the same value). Booleans, complex numbers and
+    tensors with elements along any axis are not numbers.
+    """
+    if isinstance(value, numbers.Real):
+        return None if isinstance(value, (bool, np.bool_)) else float(value)
+    if getattr(value, "shape", None) != () or not callable(getattr(value, "item", None)):
+        if getattr(value, "shape", None) == () and callable(getattr(value, "numpy", None)):
+            value = value.numpy()  # a TensorFlow EagerTensor: its numpy scalar has item()
+        else:
+            return None
+    try:
+        item = value.item()
+    except Exception:  # noqa: BLE001 - not convertible: the caller's one-line refusal names it
+        return None
+    if isinstance(item, bool) or not isinstance(item, numbers.Real):
+        return None
+    return float(item)
 
 
 def _short(value: Any) -> str:

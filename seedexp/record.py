@@ -46,6 +46,7 @@ import json
 import math
 import os
 import platform
+import re
 import socket
 import stat
 import sys
@@ -63,6 +64,23 @@ TRACEBACK_NAME = "traceback.txt"
 TRACKED_LIBRARIES = (
     "numpy", "scipy", "sklearn", "imblearn", "pandas", "torch", "tensorflow", "keras", "hydra", "omegaconf",
 )
+
+
+#: Terminal escape sequences (colours, cursor moves, hyperlinks) a library may put in a message.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def strip_escapes(text: str) -> str:
+    """``text`` without terminal escape codes (e.g. the ANSI colours of a torch or Lightning error).
+
+    Messages go into records and summary files, which are read as text, not on a terminal.
+
+    Examples
+    --------
+    >>> strip_escapes("\x1b[31mRuntimeError\x1b[0m: bad")
+    'RuntimeError: bad'
+    """
+    return _ESCAPES.sub("", text) if "\x1b" in text else text
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
