@@ -122,6 +122,9 @@ class RunSpec:
     code : dict
         The experiment code's identity (:func:`code_identity`): resume matches on
         its ``source_sha256`` too.
+    reseed : {"warn", "error"}
+        What a reseed of a global generator by the experiment does
+        (:mod:`seedexp.frameworks.reseeds`): recorded and warned, or an error at the call.
     """
 
     seed: int | None
@@ -134,6 +137,7 @@ class RunSpec:
     config: dict[str, Any] = field(default_factory=dict)
     config_hash: str = ""
     code: dict[str, Any] = field(default_factory=dict)
+    reseed: str = "warn"
 
 
 def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
@@ -203,6 +207,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         failure and re-raised.
     """
     from .frameworks import finish_run, seed_all
+    from .frameworks.reseeds import note_in_record
 
     directory = Path(run_dir) if run_dir is not None else None
     if directory is not None and resume:
@@ -215,7 +220,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
               f"running it again in {directory}", file=sys.stderr)
 
     plan = SeedPlan(spec.seed, pins=spec.pins)
-    determinism = {"strict": bool(spec.strict), "threads": spec.threads}
+    determinism = {"strict": bool(spec.strict), "threads": spec.threads, "reseed": spec.reseed}
     in_force = dict(determinism)
     in_force.update(seed_all(plan, determinism))
     call = prepare(plan)
@@ -280,6 +285,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
     record["determinism"].update(finished.get("determinism", {}))
     for message in finished.get("warnings", []):
         record.setdefault("warnings", []).append(message)
+    note_in_record(record, finished, bool(spec.strict))  # reseeds, void streams and pins, determinism undone
     if record["unused_pins"]:
         message = (f"pin {', '.join('pin.' + p for p in record['unused_pins'])} was set but no code asked for "
                    f"that stream; it changed nothing (streams used: {', '.join(sorted(record['streams'])) or 'none'})")

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import numpy as np
 
 from ..seeds import SeedPlan
+from . import reseeds
 
 if TYPE_CHECKING:
     from . import Run
@@ -289,11 +290,17 @@ def init_scope(seeds: SeedPlan, name: str | int | None = None) -> Iterator[None]
         run.state["torch_unnamed_scopes"] = run.state.get("torch_unnamed_scopes", 0) + 1
     init = seeds.seed("init") if name is None else seeds.child("init").seed(name)
     torch.default_generator.manual_seed(init)
+    watch = reseeds.of(run)
+    if watch is not None:
+        watch.establish("init")
     try:
         yield
     finally:
         dropout = seeds.seed("dropout") if name is None else seeds.child("dropout").seed(name)
         torch.default_generator.manual_seed(dropout)
+        if watch is not None:  # the model is built: a later reseed voids dropout, not its weights
+            watch.settle("init")
+            watch.establish("dropout")
 
 
 class WorkerInit:
