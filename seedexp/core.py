@@ -209,7 +209,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
     from .frameworks import finish_run, seed_all
     from .frameworks.reseeds import note_in_record
 
-    directory = Path(run_dir) if run_dir is not None else None
+    directory = Path(run_dir) if run_dir is not None and not secondary_rank() else None
     if directory is not None and resume:
         done = resumed_record(directory, spec)
         if done is not None:
@@ -303,6 +303,21 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         print(f"seedexp: run failed (seed={plan.master}): {err['type']}: {one_line(err['message'])}{where}",
               file=sys.stderr)
     return record
+
+
+def secondary_rank() -> bool:
+    """Is this process a rank other than 0 of a multi-process (DDP) launch that re-ran the script?
+
+    Lightning's ``strategy="ddp"`` and ``torchrun`` start every rank with the same
+    command: each one trains, and only rank 0 writes the run's record (others would
+    overwrite it). They say which rank a process is in ``RANK`` or ``LOCAL_RANK`` /
+    ``NODE_RANK``.
+    """
+    for var in ("RANK", "LOCAL_RANK", "NODE_RANK"):
+        value = os.environ.get(var, "0").strip() or "0"
+        if value != "0":
+            return value.isdigit()
+    return False
 
 
 def requeued(exc: BaseException) -> bool:

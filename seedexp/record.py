@@ -62,7 +62,7 @@ TRACEBACK_NAME = "traceback.txt"
 
 #: Libraries whose version is recorded when (and only when) the run imported them.
 TRACKED_LIBRARIES = (
-    "numpy", "scipy", "sklearn", "imblearn", "pandas", "torch", "tensorflow", "keras", "hydra", "omegaconf",
+    "numpy", "scipy", "sklearn", "imblearn", "pandas", "torch", "lightning", "tensorflow", "keras", "hydra", "omegaconf",
 )
 
 

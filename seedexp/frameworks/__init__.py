@@ -37,7 +37,7 @@ __all__ = ["seed_all", "finish_run", "seed_everything"]
 
 #: Top-level module -> adapter, in the order they begin: Keras before TensorFlow
 #: (``keras.backend.clear_session()`` resets TF's graph; TF's global seed comes after).
-WATCHED: dict[str, str] = {"torch": "torch", "keras": "keras", "tensorflow": "tensorflow"}
+WATCHED: dict[str, str] = {"torch": "torch", "keras": "keras", "tensorflow": "tensorflow", "lightning": "lightning"}
 #: The adapters of the two globals every run reseeds.
 ALWAYS = ("pyrandom", "numpy")
 

@@ -364,6 +364,10 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
         print(f"seedexp: error: {line}", file=sys.stderr)
         raise SystemExit(2) from None
     if not sweeping:
+        from ..core import secondary_rank
+
+        if secondary_rank():
+            return record  # a DDP rank > 0 re-ran the script: rank 0 reports the run
         if record["status"] == "ok":
             shown = " ".join(f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in record["metrics"].items())
             print(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir / 'result.json'}")
