@@ -277,12 +277,24 @@ def begin(run: "Run", fresh: bool) -> dict[str, Any]:
             watch.settle("init")  # the model exists: a reseed from here on voids training draws, not its weights
         return fit(self, *args, **kwargs)
 
+    # seed_everything leaves its seed in the environment, where the next job of this process (and
+    # DistributedSampler's default seed, and DataLoader worker seeding) would find it: each run starts without
+    for var in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS"):
+        run.on_end(lambda var=var, value=os.environ.get(var): _restore_env(var, value))
+        os.environ.pop(var, None)
     for name, new, old in (("__init__", __init__, init), ("fit", fit_, fit)):
         new.__wrapped__ = old  # type: ignore[attr-defined]
         new.__name__, new.__qualname__, new.__doc__ = old.__name__, old.__qualname__, old.__doc__
         setattr(trainer_cls, name, new)
         run.on_end(lambda name=name, old=old: setattr(trainer_cls, name, old))
     return {"lightning_version": pl.__version__}
+
+
+def _restore_env(var: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(var, None)
+    else:
+        os.environ[var] = value
 
 
 def end(run: "Run") -> dict[str, Any]:

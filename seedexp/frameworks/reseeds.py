@@ -37,13 +37,14 @@ reseeds nothing pays for a few attribute swaps at its start and end.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
 import sysconfig
 import threading
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 if TYPE_CHECKING:
     from . import Run
@@ -88,8 +89,9 @@ _LIBRARY_DIRS = tuple({os.path.abspath(p) + os.sep for p in (sysconfig.get_paths
 
 
 def _is_library(filename: str) -> bool:
-    if filename.startswith("<"):
-        return True  # frozen importlib, <string> of a library's exec
+    """A frame of an installed library, the standard library or seedexp's adapters (not the user's line)."""
+    if filename.startswith("<") or filename.startswith(_OWN):
+        return True  # frozen importlib, <string> of a library's exec, seedexp's own wrappers
     path = os.path.abspath(filename)
     return "site-packages" in path or "dist-packages" in path or path.startswith(_LIBRARY_DIRS)
 
@@ -141,6 +143,17 @@ class Watch:
         """``stream``'s draws are done (e.g. a model built in ``init_scope``): later reseeds do not void it."""
         self._events += 1
         self._settled.setdefault(stream, self._events)
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Calls made in this block are not the run's reseeds (e.g. a worker's seeding, replayed in-process)."""
+        local = self._local
+        outer = getattr(local, "current", None)
+        local.current = outer if outer is not None else {"streams": set()}
+        try:
+            yield
+        finally:
+            local.current = outer
 
     # -- wrapping ----------------------------------------------------------------------
     def patch(self, module: ModuleType) -> None:
@@ -314,6 +327,12 @@ def install(run: "Run", mode: str) -> Watch | None:
 def of(run: "Run | None") -> Watch | None:
     """The watch of ``run`` (None outside a run)."""
     return None if run is None else run.state.get("watch")
+
+
+def quiet(run: "Run | None") -> Any:
+    """:meth:`Watch.quiet` of ``run``'s watch, or a block that does nothing."""
+    watch = of(run)
+    return watch.quiet() if watch is not None else contextlib.nullcontext()
 
 
 def facts(run: "Run") -> dict[str, Any]:

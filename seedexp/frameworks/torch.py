@@ -206,6 +206,8 @@ def _fetch_as_a_worker(run: "Run") -> None:
     def _next_data(self):
         outer = (generator.get_state(), random.getstate(), np.random.get_state(legacy=False))
         states = getattr(self, "_seedexp_states", None)
+        quiet = reseeds.quiet(run)  # what the worker's seeding (and its worker_init_fn) does is not a reseed
+        quiet.__enter__()
         try:
             if states is None:
                 base = self._base_seed
@@ -224,6 +226,7 @@ def _fetch_as_a_worker(run: "Run") -> None:
             generator.set_state(outer[0])
             random.setstate(outer[1])
             np.random.set_state(outer[2])
+            quiet.__exit__(None, None, None)
 
     cls.__init__, cls._next_data = __init__, _next_data
 
