@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _start
+
+_start.at_import()  # a script with @seedexp.main restarts under PYTHONHASHSEED=0 now, before its heavy imports
+
 from .errors import (ConfigError, ExperimentError, InjectionError, RecordError, ReseedError, SeedError, SeedexpError,
                      SeedexpWarning)
 from .seeds import STREAMS, SeedPlan

@@ -516,13 +516,21 @@ def _git_state(directory: str) -> dict[str, Any]:
     if directory in _GIT_CACHE:
         return _GIT_CACHE[directory]
     state: dict[str, Any] = {"git_commit": None, "git_dirty": None}
-    try:
-        commit = subprocess.run(["git", "-C", directory, "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10)
-        if commit.returncode == 0:
-            dirty = subprocess.run(["git", "-C", directory, "status", "--porcelain", "--untracked-files=no"],
-                                   capture_output=True, text=True, timeout=10)
-            state = {"git_commit": commit.stdout.strip(), "git_dirty": bool(dirty.stdout.strip())}
+    pipes = subprocess.PIPE, subprocess.DEVNULL
+    try:  # both at once: a run's start-up waits for one git, not two
+        with subprocess.Popen(["git", "-C", directory, "rev-parse", "HEAD"], stdout=pipes[0], stderr=pipes[1],
+                              text=True) as commit, \
+             subprocess.Popen(["git", "-C", directory, "status", "--porcelain", "--untracked-files=no"],
+                              stdout=pipes[0], stderr=pipes[1], text=True) as dirty:
+            try:
+                head, _ = commit.communicate(timeout=10)
+                changes, _ = dirty.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                commit.kill()
+                dirty.kill()
+                raise
+        if commit.returncode == 0 and dirty.returncode == 0:
+            state = {"git_commit": head.strip(), "git_dirty": bool(changes.strip())}
     except (OSError, subprocess.SubprocessError):
         pass
     _GIT_CACHE[directory] = state
