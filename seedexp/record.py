@@ -23,8 +23,13 @@ code               the experiment code: module, ``source_sha256`` (resume matche
                    on it too), ``git_commit``, ``git_dirty``
 unused_pins        pinned streams that no code asked for (the pin changed nothing)
 global_draws       which global streams (``python``, ``numpy``) the run actually drew from
+reseeds            calls of the experiment that reseeded a global generator (optional):
+                   ``[{call, via, seed, site: {file, line, function}, streams, from_stream}]``
+void_streams       ``{stream: seed}`` streams those calls replaced (not in ``streams``; optional)
+void_pins          pins of void streams: they changed nothing (optional)
 warnings           what seedexp warned about during the run (optional)
-determinism        switches in force (``strict``, PYTHONHASHSEED, torch, TF...)
+determinism        switches asked (``strict``, ``threads``, ``reseed``) and read back at the end
+                   (PYTHONHASHSEED, torch, TF...); ``changed``: who turned a strict switch off
 versions           Python, seedexp and every ML library imported by the run
 host               hostname, platform, pid, device
 started_at         ISO-8601 UTC time the run started

@@ -179,7 +179,8 @@ def _locate(target: str) -> Any:
 
 
 #: Extras that bring a module, for "pip install 'seedexp[...]'" hints.
-EXTRAS = {"torch": "torch", "tensorflow": "tensorflow", "keras": "tensorflow", "ray": "ray", "submitit": "slurm"}
+EXTRAS = {"torch": "torch", "tensorflow": "tensorflow", "keras": "tensorflow", "ray": "ray", "submitit": "slurm",
+          "lightning": "lightning"}
 
 
 def missing_extra_hint(exc: BaseException) -> str:
