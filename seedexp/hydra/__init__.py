@@ -28,8 +28,6 @@ when a job failed) and a non-zero exit code when a planned run is not ok.
 from __future__ import annotations
 
 import functools
-import os
-import sys
 from typing import Any, Callable, Optional
 
 from .task import current_seeds, wrap_task
