@@ -39,9 +39,11 @@ Under DDP the record of the run (written by the process that called
 ``strategy="ddp"`` launch re-run the script: they train and write no record.
 
 Metrics: return ``trainer.callback_metrics`` (or a dict built from it); the final
-value of each metric is recorded. :attr:`SeedStreams.series` keeps each metric's
-value at the end of every training and validation epoch (rank 0): the hook that
-per-step curves build on.
+value of each metric is recorded. Curves: at the end of every training epoch (after
+its validation) rank 0 logs each metric Lightning holds to the run's series
+(``seedexp.log(epoch, ...)``: ``series.npz``, the summary's learning curves), when
+that rank is the run's own process (one device, or ``strategy="ddp"``); also kept in
+:attr:`SeedStreams.series`. ``SeedStreams(seeds, series=False)`` logs nothing.
 
 Not covered: ``pytorch_lightning`` (the older package name: use ``lightning``),
 persistent DataLoader workers (their seeds are set once, when they start), and
@@ -83,6 +85,9 @@ class SeedStreams(pl.Callback):
         "stream" entry of :mod:`seedexp.seeds`.
     strict : bool, optional
         Deterministic algorithms; default: the run's ``determinism.strict``.
+    series : bool
+        Log every metric at the end of each training epoch to the run's series
+        (learning curves; :func:`seedexp.log`).
 
     Examples
     --------
@@ -93,7 +98,7 @@ class SeedStreams(pl.Callback):
     ...                     enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
     """
 
-    def __init__(self, seeds: SeedPlan | None = None, strict: bool | None = None) -> None:
+    def __init__(self, seeds: SeedPlan | None = None, strict: bool | None = None, series: bool = True) -> None:
         from . import active_run
 
         run = active_run()
@@ -105,9 +110,9 @@ class SeedStreams(pl.Callback):
             strict = bool(run.strict) if run is not None and run.plan is seeds else False
         self.seeds = seeds
         self.strict = bool(strict)
-        #: ``{metric: [(epoch, global_step, value), ...]}`` at the end of each training and
-        #: validation epoch, on rank 0: the hook for per-step curves.
-        self.series: dict[str, list[tuple[int, int, float]]] = {}
+        #: ``{metric: [(epoch, value), ...]}`` at the end of each training epoch, on rank 0.
+        self.series: dict[str, list[tuple[int, float]]] = {}
+        self.log_series = bool(series)
         self._shadow = _unrecorded(seeds)
         self._samplers: set[int] = set()
 
@@ -200,21 +205,25 @@ class SeedStreams(pl.Callback):
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         self.record_step(trainer)
 
-    def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-        if not trainer.sanity_checking:
-            self.record_step(trainer)
-
     def record_step(self, trainer: Any) -> None:
-        """Append the metrics logged so far to :attr:`series` (rank 0): the per-step hook."""
-        if trainer.global_rank != 0:
+        """Rank 0: keep the epoch's metrics in :attr:`series` and log them to the run's series."""
+        if trainer.global_rank != 0 or not self.log_series:
             return
         from ..core import as_number
 
+        epoch = int(trainer.current_epoch)
+        values = {}
         for name, value in trainer.callback_metrics.items():
             number = as_number(value)
             if number is not None:
-                self.series.setdefault(str(name), []).append((int(trainer.current_epoch), int(trainer.global_step),
-                                                              number))
+                self.series.setdefault(str(name), []).append((epoch, number))
+                values[str(name)] = number
+        if values and _run_here() is not None:
+            try:
+                from ..series import log
+            except ImportError:  # a seedexp without learning curves
+                return
+            log(epoch, **values)
 
     # -- DataLoaders ---------------------------------------------------------------------
     def _seed_loader(self, trainer: Any, loader: Any) -> None:
