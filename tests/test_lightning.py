@@ -113,6 +113,7 @@ def test_template_app_reseed_and_undone_determinism_are_recorded_and_warned_once
         if callback:  # SeedStreams seeds training again from `dropout` and turns strict back on
             assert "dropout" in r["streams"] and r["determinism"]["torch_deterministic_algorithms"] is True
             assert "changed" not in r["determinism"]
+            assert r["series"]["metrics"]["val/loss"] == {"n": 2, "first_step": 0, "last_step": 1}  # curves
         else:  # the record tells the truth, and names what undid strict
             assert r["determinism"]["torch_deterministic_algorithms"] is False
             (change,) = r["determinism"]["changed"]
