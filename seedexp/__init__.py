@@ -19,7 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ConfigError, ExperimentError, InjectionError, RecordError, SeedError, SeedexpError, SeedexpWarning
+from . import _start
+
+_start.at_import()  # a script with @seedexp.main restarts under PYTHONHASHSEED=0 now, before its heavy imports
+
+from .errors import (ConfigError, ExperimentError, InjectionError, RecordError, ReseedError, SeedError, SeedexpError,
+                     SeedexpWarning)
 from .seeds import STREAMS, SeedPlan
 
 __version__ = "0.2.0"
@@ -40,6 +45,7 @@ __all__ = [
     "ConfigError",
     "ExperimentError",
     "InjectionError",
+    "ReseedError",
     "RecordError",
     "SeedexpWarning",
     "__version__",

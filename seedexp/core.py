@@ -40,8 +40,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import numpy as np
+
 from .errors import ExperimentError, SeedexpWarning
-from .record import RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, host_info, library_versions
+from .record import RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, host_info, library_versions, strip_escapes
 from .sweepdir import existing_record, write_record, write_text_atomic
 from .seeds import SeedPlan
 from .series import SERIES_NAME, intact as series_intact, remove_stale as remove_stale_series, \
@@ -110,6 +112,9 @@ class RunSpec:
     code : dict
         The experiment code's identity (:func:`code_identity`): resume matches on
         its ``source_sha256`` too.
+    reseed : {"warn", "error"}
+        What a reseed of a global generator by the experiment does
+        (:mod:`seedexp.frameworks.reseeds`): recorded and warned, or an error at the call.
     """
 
     seed: int | None
@@ -122,6 +127,7 @@ class RunSpec:
     config: dict[str, Any] = field(default_factory=dict)
     config_hash: str = ""
     code: dict[str, Any] = field(default_factory=dict)
+    reseed: str = "warn"
 
 
 def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
@@ -191,8 +197,9 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         failure and re-raised.
     """
     from .frameworks import finish_run, seed_all
+    from .frameworks.reseeds import note_in_record
 
-    directory = Path(run_dir) if run_dir is not None else None
+    directory = Path(run_dir) if run_dir is not None and not secondary_rank() else None
     if directory is not None and resume:
         done = resumed_record(directory, spec)
         if done is not None:
@@ -203,7 +210,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
               f"running it again in {directory}", file=sys.stderr)
 
     plan = SeedPlan(spec.seed, pins=spec.pins)
-    determinism = {"strict": bool(spec.strict), "threads": spec.threads}
+    determinism = {"strict": bool(spec.strict), "threads": spec.threads, "reseed": spec.reseed}
     in_force = dict(determinism)
     in_force.update(seed_all(plan, determinism))
     call = prepare(plan)
@@ -268,6 +275,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
     record["determinism"].update(finished.get("determinism", {}))
     for message in finished.get("warnings", []):
         record.setdefault("warnings", []).append(message)
+    note_in_record(record, finished, bool(spec.strict))  # reseeds, void streams and pins, determinism undone
     if record["unused_pins"]:
         message = (f"pin {', '.join('pin.' + p for p in record['unused_pins'])} was set but no code asked for "
                    f"that stream; it changed nothing (streams used: {', '.join(sorted(record['streams'])) or 'none'})")
@@ -285,6 +293,21 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         print(f"seedexp: run failed (seed={plan.master}): {err['type']}: {one_line(err['message'])}{where}",
               file=sys.stderr)
     return record
+
+
+def secondary_rank() -> bool:
+    """Is this process a rank other than 0 of a multi-process (DDP) launch that re-ran the script?
+
+    Lightning's ``strategy="ddp"`` and ``torchrun`` start every rank with the same
+    command: each one trains, and only rank 0 writes the run's record (others would
+    overwrite it). They say which rank a process is in ``RANK`` or ``LOCAL_RANK`` /
+    ``NODE_RANK``.
+    """
+    for var in ("RANK", "LOCAL_RANK", "NODE_RANK"):
+        value = os.environ.get(var, "0").strip() or "0"
+        if value != "0":
+            return value.isdigit()
+    return False
 
 
 def requeued(exc: BaseException) -> bool:
@@ -334,6 +357,7 @@ def _write(path: Path, write: Callable[[], Any], verb: str = "write") -> None:
 
 def _record_message(message: str) -> str:
     """``message``, cut to :data:`MAX_RECORD_MESSAGE` characters (the whole text is in traceback.txt)."""
+    message = strip_escapes(message)
     if len(message) <= MAX_RECORD_MESSAGE:
         return message
     return (message[:MAX_RECORD_MESSAGE] + f"... [cut: {len(message)} characters in all; the whole text is in "
@@ -391,15 +415,40 @@ def check_result(result: Any, target: str, series: bool = False) -> tuple[dict[s
                 )
             fingerprints = {str(k): v for k, v in value.items()}
             continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        number = as_number(value)
+        if number is None:
             raise ExperimentError(
                 f"experiment {target!r}: metric {name!r} is {_short(value)} ({type(value).__name__}), not a number; "
                 "return floats (put hashes under 'fingerprints')"
             )
-        metrics[name] = clean_metric(float(value))
+        metrics[name] = clean_metric(number)
     if not metrics and not series:
         raise ExperimentError(f"experiment {target!r} returned no metric; return {{'metric_name': number, ...}}")
     return metrics, fingerprints
+
+
+def as_number(value: Any) -> float | None:
+    """``value`` as a float if it is one real number, else None.
+
+    Python and NumPy reals, and the 0-d tensors frameworks log (torch, TensorFlow,
+    JAX: anything with ``shape == ()`` whose ``item()`` is a real), converted
+    exactly (a float32 widens to the same value). Booleans, complex numbers and
+    tensors with elements along any axis are not numbers.
+    """
+    if isinstance(value, numbers.Real):
+        return None if isinstance(value, (bool, np.bool_)) else float(value)
+    if getattr(value, "shape", None) != () or not callable(getattr(value, "item", None)):
+        if getattr(value, "shape", None) == () and callable(getattr(value, "numpy", None)):
+            value = value.numpy()  # a TensorFlow EagerTensor: its numpy scalar has item()
+        else:
+            return None
+    try:
+        item = value.item()
+    except Exception:  # noqa: BLE001 - not convertible: the caller's one-line refusal names it
+        return None
+    if isinstance(item, bool) or not isinstance(item, numbers.Real):
+        return None
+    return float(item)
 
 
 def _short(value: Any) -> str:
@@ -457,13 +506,21 @@ def _git_state(directory: str) -> dict[str, Any]:
     if directory in _GIT_CACHE:
         return _GIT_CACHE[directory]
     state: dict[str, Any] = {"git_commit": None, "git_dirty": None}
-    try:
-        commit = subprocess.run(["git", "-C", directory, "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10)
-        if commit.returncode == 0:
-            dirty = subprocess.run(["git", "-C", directory, "status", "--porcelain", "--untracked-files=no"],
-                                   capture_output=True, text=True, timeout=10)
-            state = {"git_commit": commit.stdout.strip(), "git_dirty": bool(dirty.stdout.strip())}
+    pipes = subprocess.PIPE, subprocess.DEVNULL
+    try:  # both at once: a run's start-up waits for one git, not two
+        with subprocess.Popen(["git", "-C", directory, "rev-parse", "HEAD"], stdout=pipes[0], stderr=pipes[1],
+                              text=True) as commit, \
+             subprocess.Popen(["git", "-C", directory, "status", "--porcelain", "--untracked-files=no"],
+                              stdout=pipes[0], stderr=pipes[1], text=True) as dirty:
+            try:
+                head, _ = commit.communicate(timeout=10)
+                changes, _ = dirty.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                commit.kill()
+                dirty.kill()
+                raise
+        if commit.returncode == 0 and dirty.returncode == 0:
+            state = {"git_commit": head.strip(), "git_dirty": bool(changes.strip())}
     except (OSError, subprocess.SubprocessError):
         pass
     _GIT_CACHE[directory] = state

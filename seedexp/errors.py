@@ -16,6 +16,7 @@ __all__ = [
     "ExperimentError",
     "RecordError",
     "InjectionError",
+    "ReseedError",
     "SeedexpWarning",
 ]
 
@@ -46,3 +47,7 @@ class SeedexpWarning(UserWarning):
 
 class InjectionError(SeedexpError, TypeError):
     """An object that cannot take seeds (not an estimator, splitter or sampler)."""
+
+
+class ReseedError(SeedexpError, RuntimeError):
+    """The experiment reseeded a global generator while ``determinism.reseed=error`` forbids it."""

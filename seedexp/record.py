@@ -23,8 +23,13 @@ code               the experiment code: module, ``source_sha256`` (resume matche
                    on it too), ``git_commit``, ``git_dirty``
 unused_pins        pinned streams that no code asked for (the pin changed nothing)
 global_draws       which global streams (``python``, ``numpy``) the run actually drew from
+reseeds            calls of the experiment that reseeded a global generator (optional):
+                   ``[{call, via, seed, site: {file, line, function}, streams, from_stream}]``
+void_streams       ``{stream: seed}`` streams those calls replaced (not in ``streams``; optional)
+void_pins          pins of void streams: they changed nothing (optional)
 warnings           what seedexp warned about during the run (optional)
-determinism        switches in force (``strict``, PYTHONHASHSEED, torch, TF...)
+determinism        switches asked (``strict``, ``threads``, ``reseed``) and read back at the end
+                   (PYTHONHASHSEED, torch, TF...); ``changed``: who turned a strict switch off
 versions           Python, seedexp and every ML library imported by the run
 host               hostname, platform, pid, device
 started_at         ISO-8601 UTC time the run started
@@ -47,6 +52,7 @@ import json
 import math
 import os
 import platform
+import re
 import socket
 import sys
 from typing import Any, Iterable, Mapping
@@ -57,9 +63,26 @@ TRACEBACK_NAME = "traceback.txt"
 
 #: Libraries whose version is recorded when (and only when) the run imported them.
 TRACKED_LIBRARIES = (
-    "numpy", "scipy", "sklearn", "imblearn", "pandas", "torch", "tensorflow", "keras", "hydra", "omegaconf",
-    "joblib", "jax", "jaxlib", "flax",
+    "numpy", "scipy", "sklearn", "imblearn", "pandas", "torch", "lightning", "tensorflow", "keras", "hydra",
+    "omegaconf", "joblib", "jax", "jaxlib", "flax",
 )
+
+
+#: Terminal escape sequences (colours, cursor moves, hyperlinks) a library may put in a message.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def strip_escapes(text: str) -> str:
+    """``text`` without terminal escape codes (e.g. the ANSI colours of a torch or Lightning error).
+
+    Messages go into records and summary files, which are read as text, not on a terminal.
+
+    Examples
+    --------
+    >>> strip_escapes("\x1b[31mRuntimeError\x1b[0m: bad")
+    'RuntimeError: bad'
+    """
+    return _ESCAPES.sub("", text) if "\x1b" in text else text
 
 
 def config_hash(config: Mapping[str, Any]) -> str:

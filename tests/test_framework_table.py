@@ -105,12 +105,25 @@ def keras_reseeded(seeds):
     return {"x": 1.0}
 
 
-@pytest.mark.xfail(strict=False, reason="seedexp.frameworks.keras looks for keras.utils.get_random_seed, which Keras "
-                   "3.15 no longer has (it is keras.src.utils.rng_utils.get_random_seed): the warning never fires")
 def test_keras_set_random_seed_in_the_experiment_is_warned():
     pytest.importorskip("keras")
     import seedexp
 
-    with pytest.warns(UserWarning, match=r"set_random_seed\(42\)"):
+    with pytest.warns(UserWarning, match=r"keras.utils.set_random_seed at test_framework_table.py:\d+ \(keras_reseeded\)"):
         rec = seedexp.run(keras_reseeded, seed=0)
+    assert [(r["call"], r["seed"]) for r in rec["reseeds"]] == [("keras.utils.set_random_seed", 42)]
+    assert {"python", "numpy"} <= set(rec["void_streams"])
+
+
+def test_keras_set_random_seed_bound_before_the_run_is_warned_with_its_seed():
+    pytest.importorskip("keras")
+    from keras.utils import set_random_seed  # bound before the run: the call is not seen, its effect is
+    import seedexp
+
+    def reseeded(seeds):
+        set_random_seed(42)
+        return {"x": 1.0}
+
+    with pytest.warns(UserWarning, match=r"set_random_seed\(42\)"):
+        rec = seedexp.run(reseeded, seed=0)
     assert any("set_random_seed(42)" in w for w in rec["warnings"])

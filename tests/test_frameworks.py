@@ -155,15 +155,16 @@ from seedexp.core import RunSpec, execute
 from seedexp.examples import imbalanced_clf
 rec = execute(RunSpec(seed=0, experiment="imbalanced_clf"),
               lambda plan: (lambda: imbalanced_clf.run(plan, n_estimators=5, n_samples=300)), None, quiet=True)
-print(rec["status"], "torch" in sys.modules, "tensorflow" in sys.modules, "keras" in sys.modules)
+print(rec["status"], "torch" in sys.modules, "tensorflow" in sys.modules, "keras" in sys.modules,
+      "lightning" in sys.modules)
 """
 
 
-def test_sklearn_run_imports_neither_torch_nor_tensorflow(tmp_path):
+def test_sklearn_run_imports_neither_torch_nor_tensorflow_nor_lightning(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(ROOT)]), PYTHONHASHSEED="0")
     out = subprocess.run([sys.executable, "-c", LAZY], cwd=tmp_path, env=env, capture_output=True, text=True,
                          check=True, timeout=120).stdout.split()
-    assert out[-4:] == ["ok", "False", "False", "False"]
+    assert out[-5:] == ["ok", "False", "False", "False", "False"]
 
 
 @pytest.mark.slow

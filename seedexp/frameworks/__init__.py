@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import ConfigError
 from ..seeds import SeedPlan
+from . import reseeds
 from ._hook import PostImportHook
 
 __all__ = ["seed_all", "finish_run", "seed_everything"]
@@ -40,7 +41,7 @@ __all__ = ["seed_all", "finish_run", "seed_everything"]
 #: ``joblib``: a seed per task of ``n_jobs > 1`` work; ``jax``: JAX has no global RNG,
 #: the adapter records its random-number settings and applies ``strict``.
 WATCHED: dict[str, str] = {"torch": "torch", "keras": "keras", "tensorflow": "tensorflow", "joblib": "joblib",
-                           "jax": "jax"}
+                           "jax": "jax", "lightning": "lightning"}
 #: The adapters of the two globals every run reseeds.
 ALWAYS = ("pyrandom", "numpy")
 
@@ -54,8 +55,10 @@ class Run:
     ``facts`` / ``warnings`` / ``global_draws``.
     """
 
-    def __init__(self, plan: SeedPlan, strict: bool, threads: int | None, persistent: bool = False) -> None:
+    def __init__(self, plan: SeedPlan, strict: bool, threads: int | None, persistent: bool = False,
+                 reseed: str = "warn") -> None:
         self.plan = plan
+        self.reseed = reseed
         self.strict = bool(strict)
         self.threads = threads
         self.persistent = persistent
@@ -66,7 +69,7 @@ class Run:
         self.state: dict[str, Any] = {}  # per-adapter scratch space, keyed by adapter name
         self._undo: list[Callable[[], None]] = []
         self._shadow = _unrecorded(plan)
-        self.hook = PostImportHook(WATCHED, self._imported)
+        self.hook = PostImportHook(set(WATCHED) | set(reseeds.TARGETS), self._imported)
 
     # -- seeds ---------------------------------------------------------------
     def derive(self, *path: str | int) -> int:
@@ -107,7 +110,12 @@ class Run:
 
     def _imported(self, module: ModuleType) -> None:
         """The import hook: a watched library was just imported while this run is active."""
-        if _ACTIVE is not self or module.__name__ in self.begun:
+        if _ACTIVE is not self:
+            return
+        watch = reseeds.of(self)
+        if watch is not None:
+            watch.patch(module)
+        if module.__name__ not in WATCHED or module.__name__ in self.begun:
             return
         try:
             self.begin(module.__name__, fresh=True)
@@ -143,24 +151,29 @@ def _unrecorded(plan: SeedPlan) -> SeedPlan:
     return twin
 
 
-def _check_switches(determinism: Mapping[str, Any]) -> tuple[bool, int | None]:
+def _check_switches(determinism: Mapping[str, Any]) -> tuple[bool, int | None, str]:
     strict = determinism.get("strict", False)
     if not isinstance(strict, bool):
         raise ConfigError(f"determinism.strict={strict!r} must be true or false")
     threads = determinism.get("threads")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"determinism.threads={threads!r} must be null (the library default) or an int >= 1")
-    return strict, threads
+    reseed = determinism.get("reseed") or "warn"
+    if reseed not in reseeds.MODES:
+        raise ConfigError(f"determinism.reseed={reseed!r} must be warn (record and warn when the experiment "
+                          "reseeds a global generator) or error (stop the run at that call)")
+    return strict, threads, reseed
 
 
 def _start(plan: SeedPlan, determinism: Mapping[str, Any] | None, persistent: bool) -> Run:
     global _ACTIVE
-    strict, threads = _check_switches(dict(determinism or {}))
+    strict, threads, reseed = _check_switches(dict(determinism or {}))
     if _ACTIVE is not None:  # the previous run never finished (crashed) or seed_everything: replace it
         previous, _ACTIVE = _ACTIVE, None
         previous.close()
-    run = Run(plan, strict, threads, persistent)
+    run = Run(plan, strict, threads, persistent, reseed)
     try:
+        reseeds.install(run, reseed)
         for name in ALWAYS:
             run.begin(name, fresh=False)
         for module in WATCHED:
@@ -234,8 +247,10 @@ def finish_run(plan: SeedPlan) -> dict[str, Any]:
     if run is None or run.plan is not plan:
         return {"determinism": {}, "warnings": [], "global_draws": []}
     _ACTIVE = None
+    observed = reseeds.facts(run)  # before end(): its undo restores the wrapped calls
     facts = run.end()
-    return {"determinism": facts, "warnings": list(run.warnings), "global_draws": sorted(set(run.global_draws))}
+    return {"determinism": facts, "warnings": list(run.warnings), "global_draws": sorted(set(run.global_draws)),
+            **observed}
 
 
 def seed_everything(seed: int | None | SeedPlan, *, pins: Mapping[str, int] | None = None, strict: bool = False,

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from ..seeds import SeedPlan
+from . import reseeds
 
 if TYPE_CHECKING:
     from . import Run
@@ -155,12 +156,29 @@ def end(run: "Run") -> dict[str, Any]:
     router = run.state.get("keras_router")
     if router is not None:
         facts["keras_unseeded_draws"] = dict(router.total)
-    fixed = keras.utils.get_random_seed() if hasattr(keras.utils, "get_random_seed") else None
-    if fixed is not None:
+    fixed = _fixed_seed(keras)
+    watch = reseeds.of(run)
+    seen = watch is not None and any(e["call"] == "keras.utils.set_random_seed" for e in watch.reseeds)
+    if fixed is not None and not seen:  # a call the watch could not see (e.g. `from keras.utils import ...`)
         run.warnings.append(f"the experiment called keras.utils.set_random_seed({fixed}): it reseeded `random`, "
                             "`np.random` and TensorFlow's global seed from that number, in place of the `python`, "
                             "`numpy` and `shuffle` streams (layers without seed= still follow `init` / `dropout`)")
     return facts
+
+
+def _fixed_seed(keras: Any) -> Any:
+    """The seed ``keras.utils.set_random_seed`` fixed in this session, or None.
+
+    Keras 3.15 keeps it in ``keras.src.utils.rng_utils`` (``keras.utils`` no longer
+    exports the getter); ``keras.backend.clear_session()`` at each run's start resets it.
+    """
+    getter = getattr(keras.utils, "get_random_seed", None)
+    if getter is None:
+        try:
+            from keras.src.utils.rng_utils import get_random_seed as getter
+        except ImportError:
+            return None
+    return getter()
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 #: The ``PYTHONHASHSEED`` every seedexp process runs experiments under. A
 #: constant, not derived from the master seed: one process runs many seeds.
-HASH_SEED = "0"
+from .._start import HASH_SEED  # noqa: F401 - one constant, defined where the restart is
 
 
 def begin(run: "Run", fresh: bool) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import numpy as np
 
 from ..seeds import SeedPlan
+from . import reseeds
 
 if TYPE_CHECKING:
     from . import Run
@@ -205,6 +206,8 @@ def _fetch_as_a_worker(run: "Run") -> None:
     def _next_data(self):
         outer = (generator.get_state(), random.getstate(), np.random.get_state(legacy=False))
         states = getattr(self, "_seedexp_states", None)
+        quiet = reseeds.quiet(run)  # what the worker's seeding (and its worker_init_fn) does is not a reseed
+        quiet.__enter__()
         try:
             if states is None:
                 base = self._base_seed
@@ -223,6 +226,7 @@ def _fetch_as_a_worker(run: "Run") -> None:
             generator.set_state(outer[0])
             random.setstate(outer[1])
             np.random.set_state(outer[2])
+            quiet.__exit__(None, None, None)
 
     cls.__init__, cls._next_data = __init__, _next_data
 
@@ -289,11 +293,17 @@ def init_scope(seeds: SeedPlan, name: str | int | None = None) -> Iterator[None]
         run.state["torch_unnamed_scopes"] = run.state.get("torch_unnamed_scopes", 0) + 1
     init = seeds.seed("init") if name is None else seeds.child("init").seed(name)
     torch.default_generator.manual_seed(init)
+    watch = reseeds.of(run)
+    if watch is not None:
+        watch.establish("init")
     try:
         yield
     finally:
         dropout = seeds.seed("dropout") if name is None else seeds.child("dropout").seed(name)
         torch.default_generator.manual_seed(dropout)
+        if watch is not None:  # the model is built: a later reseed voids dropout, not its weights
+            watch.settle("init")
+            watch.establish("dropout")
 
 
 class WorkerInit:

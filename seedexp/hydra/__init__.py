@@ -28,8 +28,6 @@ when a job failed) and a non-zero exit code when a planned run is not ok.
 from __future__ import annotations
 
 import functools
-import os
-import sys
 from typing import Any, Callable, Optional
 
 from .task import current_seeds, wrap_task
@@ -42,20 +40,14 @@ def fix_hash_seed() -> None:
 
     ``hash()`` of a str is salted per process unless PYTHONHASHSEED was set
     before the interpreter started: setting it later is too late, so the
-    process restarts itself with the same arguments (``sys.orig_argv``). Set
+    process restarts itself with the same arguments (``sys.orig_argv``). A script
+    that uses ``@seedexp.main`` has normally restarted already, at ``import seedexp``
+    (:mod:`seedexp._start`), before its own heavy imports. Set
     ``SEEDEXP_NO_REEXEC=1`` to opt out (the record then states the salt in force).
     """
-    from ..frameworks.pyrandom import HASH_SEED
+    from .._start import reexec
 
-    if os.environ.get("PYTHONHASHSEED") == HASH_SEED or os.environ.get("SEEDEXP_NO_REEXEC") == "1":
-        return
-    argv = list(getattr(sys, "orig_argv", []) or [sys.executable, *sys.argv])
-    if not argv or "-c" in argv[1:2]:
-        return  # `python -c CODE` cannot be restarted faithfully: keep running, the record says so
-    env = dict(os.environ, PYTHONHASHSEED=HASH_SEED, SEEDEXP_ORIGINAL_HASHSEED=os.environ.get("PYTHONHASHSEED", ""))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, *argv[1:]], env)
+    reexec()
 
 
 def main(config_path: Optional[str] = None, config_name: Optional[str] = None,

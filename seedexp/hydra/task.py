@@ -89,11 +89,22 @@ def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment
         group=group_of(overrides),
         overrides=list(overrides),
         config=dict(config),
-        config_hash=config_hash({k: v for k, v in config.items() if k not in ("resume", "stop", "report")}),
+        config_hash=config_hash(_hashed(config)),
         code=code,
+        reseed=str(determinism.get("reseed") or "warn"),
     )
     SeedPlan(spec.seed, pins=spec.pins)  # validate seed and pins now: one line naming the bad one
     return spec, parse_bool(config.get("resume", True), "resume")
+
+
+def _hashed(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a config that identifies its runs: without resume/stop/report, and without
+    ``determinism.reseed`` at its default (so records made before that key existed still resume)."""
+    out = {k: v for k, v in config.items() if k not in ("resume", "stop", "report")}
+    determinism = out.get("determinism")
+    if isinstance(determinism, Mapping) and determinism.get("reseed", "warn") == "warn":
+        out["determinism"] = {k: v for k, v in determinism.items() if k != "reseed"}
+    return out
 
 
 def check_cli_keys(config: Mapping[str, Any]) -> None:
@@ -168,7 +179,8 @@ def _locate(target: str) -> Any:
 
 
 #: Extras that bring a module, for "pip install 'seedexp[...]'" hints.
-EXTRAS = {"torch": "torch", "tensorflow": "tensorflow", "keras": "tensorflow", "ray": "ray", "submitit": "slurm"}
+EXTRAS = {"torch": "torch", "tensorflow": "tensorflow", "keras": "tensorflow", "ray": "ray", "submitit": "slurm",
+          "lightning": "lightning"}
 
 
 def missing_extra_hint(exc: BaseException) -> str:
@@ -353,6 +365,10 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
         print(f"seedexp: error: {line}", file=sys.stderr)
         raise SystemExit(2) from None
     if not sweeping:
+        from ..core import secondary_rank
+
+        if secondary_rank():
+            return record  # a DDP rank > 0 re-ran the script: rank 0 reports the run
         if record["status"] == "ok":
             shown = " ".join(f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in record["metrics"].items())
             print(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir / 'result.json'}")

@@ -424,7 +424,7 @@ def _survivorship(groups: list[dict], metrics: list[str], opt: Mapping[str, Any]
 def _not_ok(runs: list[dict]) -> list[dict[str, Any]]:
     """Every run that is not ok, with what became of it."""
     return [{"group": r["group"], "seed": r["seed"], "status": r["status"], "path": r["path"],
-             **({"type": r["error"].get("type"), "message": r["error"].get("message")} if r["error"] else {}),
+             **({"type": r["error"].get("type"), "message": _plain(r["error"].get("message"))} if r["error"] else {}),
              **({"message": "the run's process died before it finished (its record still says running)"}
                 if r["status"] == "crashed" else {}),
              **({"message": "planned but no record: it never ran, or its directory was removed"}
@@ -482,3 +482,10 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def _plain(message: Any) -> Any:
+    """A record's error message without terminal escape codes (older records kept them raw)."""
+    from ..record import strip_escapes
+
+    return strip_escapes(message) if isinstance(message, str) else message
