@@ -165,3 +165,32 @@ def test_bad_settings_are_one_line_before_any_run(kwargs, message):
         seedexp.tune(te.bowl, SPACE, seeds=3, out="/nonexistent/never-written", progress=False, plots=False, **kwargs)
     assert message in str(info.value) and "\n" not in str(info.value)
     assert te.CALLS == []
+
+
+def test_hydra_sweeper_runs_the_same_study_resumes_and_refuses_bad_spaces(tmp_path):
+    from conftest import TEST_CONF, run_seedexp
+
+    calls = tmp_path / "calls.txt"
+    args = ["-m", "experiment=bowl", "seed=range(0,3)", "hydra/sweeper=seedexp_tune", "hydra.sweeper.n_trials=5",
+            "hydra.sweeper.finalists=2", "experiment.x=interval(0,1)", "experiment.kind=choice(a,b)",
+            "hydra.sweep.dir=study", "--config-dir", str(TEST_CONF)]
+    proc = run_seedexp(args, tmp_path, env={"TUNE_CALLS_FILE": str(calls)}, check_rc=0)
+    assert "**Verdict:** the search's winner" in proc.stdout and "study: " in proc.stdout
+    data = json.loads((tmp_path / "study" / "tuning.json").read_text())
+    n_runs = len(calls.read_text().splitlines())
+    assert n_runs == 5 * 3 + 2 * 3 and data["directions"] == ["maximize"]
+    # the same study through the Python API: the same sampler seed, the same configurations and scores
+    py = seedexp.tune(te.bowl, {"x": "interval(0,1)", "kind": "choice(a,b)"}, seeds=3, n_trials=5, finalists=2,
+                      out=tmp_path / "py", progress=False, plots=False)
+    assert [t["objective"] for t in data["trials"]] == [t["objective"] for t in py.data["trials"]]
+    assert [{k.split(".")[-1]: v for k, v in t["params"].items()} for t in data["trials"]] == \
+        [t["params"] for t in py.data["trials"]]
+    # the same command again: every run is found on disk, nothing runs
+    run_seedexp(args, tmp_path, env={"TUNE_CALLS_FILE": str(calls)}, check_rc=0)
+    assert len(calls.read_text().splitlines()) == n_runs
+    assert json.loads((tmp_path / "study" / "tuning.json").read_text())["trials"] == data["trials"]
+    bad_args = [a.replace("interval(0,1)", "interval(1,0)").replace("=study", "=bad") for a in args]
+    bad = run_seedexp(bad_args, tmp_path, check_rc=2)
+    assert bad.stderr.strip().splitlines() == ["seedexp: error: space experiment.x='interval(1,0)': low 1 > high 0; "
+                                               "write interval(0, 1) (HYDRA_FULL_ERROR=1 shows the traceback)"]
+    assert not (tmp_path / "bad" / "search").exists()

@@ -6,6 +6,7 @@ numbers cancel it in paired differences) + noise of the (configuration, seed) pa
 
 from __future__ import annotations
 
+import os
 import zlib
 
 import numpy as np
@@ -25,6 +26,9 @@ def _own(seeds, *keys) -> float:
 def bowl(seeds, x, kind="a"):
     """Best at x=0.3, kind=a (score 1.0); seed noise 0.05 shared, 0.02 own."""
     CALLS.append((x, kind, seeds.seed("init")))
+    if os.environ.get("TUNE_CALLS_FILE"):  # runs in other processes (a Hydra sweep) are counted there
+        with open(os.environ["TUNE_CALLS_FILE"], "a", encoding="utf-8") as f:
+            f.write(f"{x} {kind} {seeds.seed('init')}\n")
     if KILL_AT and len(CALLS) == KILL_AT[0]:
         raise KeyboardInterrupt
     truth = 1.0 - (x - OPTIMUM["x"]) ** 2 - (0.0 if kind == "a" else 0.15)
