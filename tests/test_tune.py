@@ -132,6 +132,24 @@ def test_bound_statistic_and_a_changed_study_in_the_same_dir(tmp_path):
 
 
 @pytest.mark.fast
+def test_multi_objective_finalists_are_the_pareto_front(tmp_path):
+    r = seedexp.tune(te.two_goals, {"x": "interval(0, 1)"}, seeds=2, n_trials=5, metric=["score", "cost"],
+                     finalists=2, out=tmp_path, progress=False, plots=False, report={"higher_is_better": {"cost": False}})
+    assert r.data["directions"] == ["maximize", "minimize"] and r.data["identity"]["sampler"] == "nsga2"
+    assert len(r.study.directions) == 2 and len(r.study.best_trials) == 5  # every x is Pareto-optimal
+    assert [f["number"] for f in r.finalists] == [t["number"] for t in sorted(
+        r.data["trials"], key=lambda t: -t["objectives"][0])][:2]
+
+
+def test_tracking_gets_both_phases_of_the_study(tmp_path):
+    pytest.importorskip("tensorboard")
+    seedexp.tune(te.bowl, SPACE, seeds=2, n_trials=2, finalists=2, out=tmp_path, progress=False, plots=False,
+                 tracking={"backend": "tensorboard"})
+    for phase in ("search", "fresh"):
+        assert list((tmp_path / phase / "tensorboard").rglob("events.out.tfevents.*")), phase
+
+
+@pytest.mark.fast
 @pytest.mark.parametrize("space, message", [
     ({"kind": []}, "space kind=[] is an empty choice; give at least one value"),
     ({"kind": "choice()"}, "space kind='choice()' is an empty choice; give at least one value"),

@@ -38,3 +38,8 @@ def bowl(seeds, x, kind="a"):
 def flat(seeds, x):
     """Every configuration is as good as every other (truth 0): any search score below 0 is luck."""
     return {"loss": 0.3 * _own(seeds, x) + 0.1 * seeds.generator("data").normal()}
+
+
+def two_goals(seeds, x):
+    """score grows with x, cost too: every x is on the Pareto front."""
+    return {"score": x + 0.01 * seeds.generator("data").normal(), "cost": x ** 2}

@@ -163,10 +163,14 @@ def figure(data: Mapping[str, Any]) -> Any:
             xs.append(r["number"])
             ys.append(best)
     if xs:
+        xs, ys = [*xs, xs[-1] + 0.5], [*ys, ys[-1]]  # the last trial's step shows too
         ax.step(xs, ys, where="post", color="black", lw=1.2, label=f"best objective ({data.get('statistic')})")
     failed = [r["number"] for r in rows if r["state"] == "failed"]
     if failed:
         ax.plot(failed, [ax.get_ylim()[0]] * len(failed), "x", color="tab:red", label="failed")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{metric} {'↑' if higher else '↓'}")
     ax.set_title(f"search: every trial on the same {len(data.get('seeds') or [])} seeds", fontsize=9)
@@ -182,7 +186,8 @@ def figure(data: Mapping[str, Any]) -> Any:
             err = [[mean - low if low is not None else 0.0], [high - mean if high is not None else 0.0]]
             ax.errorbar(i + (off - 0.5) * 0.3, mean, yerr=err, fmt="o", color=color, capsize=3, markersize=5,
                         label=label if i == 0 else None)
-    ax.set_xticks(range(len(finals)), [f"#{f['rank']}\ntrial {f['number']}" for f in finals], fontsize=8)
+    ax.set_xticks(range(len(finals)), [f"#{f['rank']} trial {f['number']}\noptimism {_fmt(f['optimism'], 2)}"
+                                       for f in finals], fontsize=8)
     ax.set_title("finalists: search vs fresh seeds (optimism)", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     if finals:

@@ -591,14 +591,14 @@ class Search:
             best_row = max(better, key=lambda r: sign * r["fresh_mean"])
             verdict = (f"finalist {best_row['rank']} (trial {best_row['number']}) beats the search's winner on "
                        f"{per} fresh seeds ({summary['options']['test']} test, {summary['options']['correction']} "
-                       f"across {len(rows) - 1} comparisons); it is the best configuration. Its fresh score was "
+                       f"across {_plural(len(rows) - 1, 'comparison')}); it is the best configuration. Its fresh score was "
                        "picked after seeing the fresh seeds: re-check it on more seeds before quoting it")
         else:
             best_row = rows[0]
             n_cmp = len(rows) - 1
             verdict = (f"the search's winner (trial {rows[0]['number']}) holds on {per} fresh seeds: "
                        + (f"no other finalist is better ({summary['options']['test']} test, "
-                          f"{summary['options']['correction']} across {n_cmp} comparisons at "
+                          f"{summary['options']['correction']} across {_plural(n_cmp, 'comparison')} at "
                           f"{100 * conf:g}%)" if n_cmp else "it was the only finalist"))
         return {"finalists": rows, "verdict": verdict, "best": {"rank": best_row["rank"], "number": best_row["number"],
                                                                 "params": best_row["params"],
@@ -627,6 +627,10 @@ class Search:
         data = self.write_state("done", extra)
         data["_summaries"] = {"search": search_summary, "fresh": check["fresh_summary"]}
         return data
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _mean(values: Sequence[float]) -> float | None:
