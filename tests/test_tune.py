@@ -212,3 +212,33 @@ def test_hydra_sweeper_runs_the_same_study_resumes_and_refuses_bad_spaces(tmp_pa
     assert bad.stderr.strip().splitlines() == ["seedexp: error: space experiment.x='interval(1,0)': low 1 > high 0; "
                                                "write interval(0, 1) (HYDRA_FULL_ERROR=1 shows the traceback)"]
     assert not (tmp_path / "bad" / "search").exists()
+
+
+@pytest.mark.fast
+def test_adaptive_rule_stops_an_equal_trial_rarely_at_any_look_monte_carlo(tmp_path):
+    """The stop rule, seeded Monte Carlo: a trial as good as the incumbent is stopped at some look of 3..20
+    seeds in at most 1 - confidence of studies (anytime-valid); one a whole sd worse is stopped in most."""
+    import numpy as np
+
+    from seedexp.tuning.space import parse_space
+    from seedexp.tuning.study import Adaptive, Search, Settings
+
+    seeds = list(range(20))
+    settings = Settings(experiment="mc", space=parse_space({"x": "interval(0, 1)"}), seeds=seeds, metrics=["score"],
+                        statistic="mean", sampler="random", sampler_seed=0, adaptive=Adaptive(min_seeds=3),
+                        directions={}, n_trials=1, finalists=1, fresh_seeds=[20, 21], report={})
+    search = Search(settings, runner=None, out_dir=tmp_path, make_sampler=lambda: None)
+    rng = np.random.default_rng(2024)
+
+    def stopped_rate(shift, n_sims=300):
+        hits = 0
+        for _ in range(n_sims):
+            inc = rng.normal(size=20)
+            trial = inc + shift + rng.normal(size=20)  # paired differences ~ N(shift, 1)
+            incumbent = {"number": 0, "values": {"score": {str(s): float(v) for s, v in zip(seeds, inc)}}}
+            hits += any(search._clearly_worse({s: float(trial[s]) for s in seeds[:n]}, incumbent) is not None
+                        for n in range(3, 21))
+        return hits / n_sims
+
+    assert stopped_rate(0.0) <= 0.05
+    assert stopped_rate(-1.0) >= 0.8

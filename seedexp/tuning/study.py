@@ -397,21 +397,25 @@ class Search:
         return a > b if self._higher(metric) else a < b
 
     def _clearly_worse(self, values: dict[int, float], incumbent: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The stop decision against the incumbent, or None: the paired difference's confidence sequence
+        (trial minus incumbent, signed so that > 0 is better) lies below 0."""
         from ..sequential import confidence_sequence
 
         metric = self.metrics[0]
         inc = {int(k): v for k, v in incumbent["values"][metric].items()}
         common = [s for s in self.s.seeds if s in values and s in inc]
+        if len(common) < 2:
+            return None
         sign = 1.0 if self._higher(metric) else -1.0
         d = sign * (np.array([values[s] for s in common]) - np.array([inc[s] for s in common]))
-        if len(d) < 2:
-            return None
         low, high = confidence_sequence(d, confidence=self.s.adaptive.confidence)
-        if high[-1] < 0:
-            return {"incumbent": incumbent["number"], "n_pairs": len(d), "mean_diff": float(d.mean()) * sign,
-                    "cs_high": float(high[-1]) * sign if sign > 0 else None,
-                    "cs_low": None if sign > 0 else float(high[-1]) * sign}
-        return None
+        if not high[-1] < 0:
+            return None
+        bounds = sorted((sign * float(low[-1]), sign * float(high[-1])))  # trial - incumbent, in metric units
+        return {"incumbent": incumbent["number"], "n_pairs": len(common), "mean_diff": sign * float(d.mean()),
+                "cs_low": bounds[0] if math.isfinite(bounds[0]) else None,
+                "cs_high": bounds[1] if math.isfinite(bounds[1]) else None,
+                "confidence": self.s.adaptive.confidence}
 
     def _evaluate(self, number: int, params: dict[str, Any]) -> dict[str, Any]:
         """Run one configuration on the search seeds (a batch at a time when adaptive); its trial row."""
@@ -450,12 +454,9 @@ class Search:
         row["objectives"] = [row["stats"][m]["objective"] for m in metrics]
         row["objective"] = row["objectives"][0]
         if stopped is not None:
-            # told to Optuna as pruned, at the value it would have had: the incumbent's plus the paired difference
-            inc_obj = stopped_value = None
+            # told to Optuna as pruned, at the mean it would have had: the incumbent's plus the paired difference
             inc = next(t for t in self.trials if t["number"] == stopped["incumbent"])
-            inc_obj = inc["stats"][metrics[0]]["mean"]
-            stopped_value = inc_obj + stopped["mean_diff"]
-            row.update(state="stopped", stopped=stopped, estimate=stopped_value)
+            row.update(state="stopped", stopped=stopped, estimate=inc["stats"][metrics[0]]["mean"] + stopped["mean_diff"])
         else:
             row["state"] = "complete"
         if any(o is None for o in row["objectives"]):
@@ -553,7 +554,6 @@ class Search:
         options = {**self.s.report, "primary_metric": metric,
                    "baseline": winner["group"] if len(finalists) > 1 else None}
         summary = write_summary(self.out / "fresh", png=self.png, **options)
-        by_group = {g["group"]: g for g in summary["groups"]}
         comparisons = {c["a"]: c for c in summary["comparisons"] if c["metric"] == metric and c["family"] == "primary"}
         conf = self.s.report.get("confidence", 0.95)
         rows = []
@@ -584,7 +584,6 @@ class Search:
                 row.update(vs_winner=verdict, diff=c["mean_diff"], diff_ci_low=c["ci_low"], diff_ci_high=c["ci_high"],
                            pvalue=c["pvalue"], p_adjusted=c["p_adjusted"], test=c["test"])
             rows.append(row)
-        del by_group
         better = [r for r in rows[1:] if r["vs_winner"] == "better than the winner"]
         sign = 1.0 if self._higher(metric) else -1.0
         if better:
@@ -613,11 +612,10 @@ class Search:
         finals = self.finalists()
         check = self.recheck(finals)
         search_summary = None
-        if any(t["state"] != "failed" for t in self.trials) and self.metrics:
+        if self.metrics and any(t["state"] != "failed" for t in self.trials):
+            several = len({t["group"] for t in self.trials}) > 1
             options = {**self.s.report, "primary_metric": self.metrics[0],
-                       "baseline": finals[0]["group"] if finals and len(self.planned["search"]) else None}
-            if len({t["group"] for t in self.trials}) < 2:
-                options["baseline"] = None
+                       "baseline": finals[0]["group"] if finals and several else None}  # every trial vs the winner
             search_summary = write_summary(self.out / "search", png=self.png, **options)
         extra = {"finalists": check["finalists"], "verdict": check["verdict"], "best": check["best"],
                  "optimism_mean": _mean([r["optimism"] for r in check["finalists"] if r["optimism"] is not None]),
