@@ -160,7 +160,7 @@ class TuneDriver:
     def _settings(self, arguments: list[str]) -> tuple[Any, list[str]]:
         from omegaconf import OmegaConf
 
-        from ..aggregate import check_options
+        from ..stats.options import check_options
         from ..seeds import SeedPlan, check_seed
         from ..tuning.space import parse_space
         from ..tuning.study import STATISTICS, Adaptive, Settings, fresh_seed_list, import_optuna

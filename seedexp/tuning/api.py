@@ -235,7 +235,7 @@ def tune(fn: Callable[..., Mapping[str, Any]], space: Mapping[str, Any], seeds: 
     >>> len(r.trials), [f["rank"] for f in r.finalists], sorted(r.best)
     (6, [1, 2], ['x'])
     """
-    from ..aggregate import check_options
+    from ..stats.options import check_options
     from ..api import _name, _seeds
     from ..seeds import SeedPlan, check_seed
 

@@ -259,12 +259,12 @@ class Search:
 
     def _read_journal(self) -> list[dict[str, Any]]:
         """The trials an earlier run of this study asked (to check the replay); refuse another study's dir."""
-        from ..aggregate import read_json_file
+        from ..sweepdir import read_json
 
         path = self.out / TUNING_FILE
         if not path.exists():
             return []
-        data, problem = read_json_file(path)
+        data, problem = read_json(path)
         if problem or not isinstance(data, dict) or data.get("schema") != TUNING_SCHEMA:
             warnings.warn(f"{path} is unreadable ({problem or 'not a seedexp tuning file'}); it is rewritten, "
                           "the runs on disk are reused", SeedexpWarning, stacklevel=3)
@@ -278,7 +278,7 @@ class Search:
         return list(data.get("trials") or [])
 
     def _plan(self, phase: str, params: Mapping[str, Any], seeds: Sequence[int]) -> None:
-        from ..hydra.sweeper import SWEEP_FILE, SWEEP_SCHEMA
+        from ..sweepdir import SWEEP_NAME, SWEEP_SCHEMA
 
         added = False
         for seed in seeds:
@@ -291,7 +291,7 @@ class Search:
         if added:
             where = self.out / phase
             where.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(where / SWEEP_FILE, {"schema": SWEEP_SCHEMA, "sweep_dir": str(where),
+            write_json_atomic(where / SWEEP_NAME, {"schema": SWEEP_SCHEMA, "sweep_dir": str(where),
                                                    "planned": self.planned[phase]})
 
     def write_state(self, stage: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -311,7 +311,7 @@ class Search:
     # ------------------------------------------------------------------ metric and direction
 
     def _higher(self, metric: str) -> bool:
-        from ..aggregate import higher_is_better_default
+        from ..stats.options import higher_is_better_default
 
         return self.s.directions.get(metric, higher_is_better_default(metric))
 
@@ -373,7 +373,7 @@ class Search:
     # ------------------------------------------------------------------ one trial
 
     def _stats(self, values: Sequence[float], metric: str) -> dict[str, Any]:
-        from ..aggregate import mean_interval
+        from ..stats.estimators import mean_interval
 
         x = np.asarray(values, dtype=float)
         conf = self.s.report.get("confidence", 0.95)
