@@ -132,6 +132,28 @@ def test_bound_statistic_and_a_changed_study_in_the_same_dir(tmp_path):
 
 
 @pytest.mark.fast
+def test_the_search_is_optunas_own_study_on_the_mean_over_seeds(tmp_path):
+    """The same sampler seed and the same objective in plain Optuna: the same trials and values (TPE past its
+    10 random start-up trials; the metric found from the first run, as when it is not named)."""
+    import numpy as np
+    import optuna
+
+    from seedexp.seeds import SeedPlan
+
+    r = seedexp.tune(te.bowl, SPACE, seeds=2, n_trials=12, finalists=1, out=tmp_path, progress=False, plots=False)
+    study = optuna.create_study(direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=SeedPlan(0).seed("tune.sampler")))
+
+    def objective(trial):
+        params = {"x": trial.suggest_float("x", 0, 1), "kind": trial.suggest_categorical("kind", ["a", "b"])}
+        return float(np.mean([seedexp.run(te.bowl, seed=s, **params)["metrics"]["score"] for s in (0, 1)]))
+
+    study.optimize(objective, n_trials=12)
+    assert [t["params"] for t in r.data["trials"]] == [t.params for t in study.trials]
+    assert [t["objective"] for t in r.data["trials"]] == [t.value for t in study.trials]
+
+
+@pytest.mark.fast
 def test_multi_objective_finalists_are_the_pareto_front(tmp_path):
     r = seedexp.tune(te.two_goals, {"x": "interval(0, 1)"}, seeds=2, n_trials=5, metric=["score", "cost"],
                      finalists=2, out=tmp_path, progress=False, plots=False, report={"higher_is_better": {"cost": False}})
