@@ -122,13 +122,18 @@ def test_adaptive_seeds_stop_clearly_worse_trials_and_give_contenders_every_seed
 
 
 @pytest.mark.fast
-def test_bound_statistic_and_a_changed_study_in_the_same_dir(tmp_path):
+def test_bound_statistic_a_changed_study_and_report_of_the_root(tmp_path, capsys):
     r = seedexp.tune(te.bowl, SPACE, seeds=3, n_trials=4, finalists=1, statistic="bound", out=tmp_path,
                      progress=False, plots=False)
     t = r.data["trials"][0]
     assert t["objective"] == t["stats"]["score"]["ci_low"] < t["stats"]["score"]["mean"]
     with pytest.raises(ConfigError, match="holds a tuning study with another statistic"):
         seedexp.tune(te.bowl, SPACE, seeds=3, n_trials=4, finalists=1, out=tmp_path, progress=False, plots=False)
+    from seedexp.cli import main
+
+    assert main(["report", str(tmp_path)]) == 2  # one summary of both phases would mix search and fresh seeds
+    assert "is a tuning study: report its two sweeps one at a time" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "search"), "--no-write"]) == 0
 
 
 @pytest.mark.fast
