@@ -269,3 +269,12 @@ def test_adaptive_rule_stops_an_equal_trial_rarely_at_any_look_monte_carlo(tmp_p
 
     assert stopped_rate(0.0) <= 0.05
     assert stopped_rate(-1.0) >= 0.8
+
+
+@pytest.mark.fast
+def test_fixed_parameters_reach_every_run_and_stay_out_of_the_trials(tmp_path):
+    r = seedexp.tune(te.bowl, {"x": "interval(0, 1)"}, fixed={"kind": te.Kind()}, seeds=2,
+                     n_trials=2, finalists=1, out=tmp_path, progress=False, plots=False)
+    assert [sorted(t["params"]) for t in r.data["trials"]] == [["x"], ["x"]] and sorted(r.best) == ["x"]
+    assert {t["state"] for t in r.data["trials"]} == {"complete"}  # kind="b" reached bowl: 0.15 below kind=a
+    assert all(t["stats"]["score"]["mean"] < 0.9 for t in r.data["trials"])

@@ -19,7 +19,7 @@ KILL_AT: list[int] = []  # a call number at which bowl raises KeyboardInterrupt 
 
 def _own(seeds, *keys) -> float:
     """Noise of this configuration on this seed: seeded by the run's seed and the parameters."""
-    key = [seeds.seed("init"), *[zlib.crc32(k.encode()) if isinstance(k, str) else int(k * 1e6) for k in keys]]
+    key = [seeds.seed("init"), *[int(k * 1e6) if isinstance(k, float) else zlib.crc32(repr(k).encode()) for k in keys]]
     return float(np.random.default_rng(key).normal())
 
 
@@ -43,3 +43,10 @@ def flat(seeds, x):
 def two_goals(seeds, x):
     """score grows with x, cost too: every x is on the Pareto front."""
     return {"score": x + 0.01 * seeds.generator("data").normal(), "cost": x ** 2}
+
+
+class Kind:
+    """A parameter value that is not JSON (as a user's own object may be); bowl takes it for kind "b"."""
+
+    def __repr__(self) -> str:
+        return "Kind()"

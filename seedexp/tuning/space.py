@@ -96,12 +96,18 @@ class Space:
     fixed: Mapping[str, Any] = field(default_factory=dict)
 
     def suggest(self, trial: Any) -> dict[str, Any]:
-        """The trial's configuration: a value for every searched parameter, plus the fixed ones."""
-        values = {p.name: p.suggest(trial) for p in self.params}
-        return {**dict(self.fixed), **values}
+        """The trial's values of the searched parameters (what tuning.json and the trials table show)."""
+        return {p.name: p.suggest(trial) for p in self.params}
+
+    def full(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """What a run is given: the fixed parameters and the trial's values."""
+        return {**dict(self.fixed), **dict(values)}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"params": [p.to_dict() for p in self.params], "fixed": dict(self.fixed)}
+        from ..api import _jsonable
+
+        return {"params": [p.to_dict() for p in self.params],
+                "fixed": {k: _jsonable(v) for k, v in self.fixed.items()}}
 
 
 def _is_number(x: Any) -> bool:

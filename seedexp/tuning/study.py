@@ -424,11 +424,12 @@ class Search:
         done: list[int] = []
         records: dict[int, Any] = {}
         stopped = None
+        full = self.s.space.full(params)
         while len(done) < len(seeds):
             n = len(seeds) if ad is None else (ad.min_seeds if not done else ad.batch)
             batch = seeds[len(done):len(done) + n]
-            self._plan("search", params, batch)
-            for seed, rec in zip(batch, self.runner.run("search", [(params, s) for s in batch])):
+            self._plan("search", full, batch)
+            for seed, rec in zip(batch, self.runner.run("search", [(full, s) for s in batch])):
                 records[seed] = rec
             done.extend(batch)
             self._choose_metrics(list(records.values()))
@@ -439,7 +440,7 @@ class Search:
                 stopped = self._clearly_worse({s: _value(records[s], self.metrics[0]) for s in done}, incumbent)
                 if stopped is not None:
                     break
-        group = self.runner.plan(params, seeds[0])["group"]
+        group = self.runner.plan(full, seeds[0])["group"]
         row: dict[str, Any] = {"number": number, "params": params, "group": group, "seeds": done,
                                "n_seeds": len(done)}
         metrics = self.metrics or []
@@ -547,8 +548,9 @@ class Search:
         metric, fresh = self.metrics[0], self.s.fresh_seeds
         jobs = []
         for t in finalists:
-            self._plan("fresh", t["params"], fresh)
-            jobs.extend((t["params"], s) for s in fresh)
+            full = self.s.space.full(t["params"])
+            self._plan("fresh", full, fresh)
+            jobs.extend((full, s) for s in fresh)
         records = self.runner.run("fresh", jobs)
         winner = finalists[0]
         options = {**self.s.report, "primary_metric": metric,
