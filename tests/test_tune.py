@@ -96,9 +96,11 @@ def test_a_killed_search_resumes_without_repeating_a_finished_run(tmp_path):
 
 
 def test_n_jobs_1_and_2_give_the_same_trials_and_records(tmp_path):
-    kwargs = dict(seeds=4, n_trials=6, finalists=2, progress=False, plots=False, adaptive={"min_seeds": 2, "batch": 2})
+    kwargs = dict(seeds=6, n_trials=8, finalists=2, fresh_seeds=2, progress=False, plots=False,
+                  adaptive={"min_seeds": 5, "batch": 1})
     one = seedexp.tune(te.bowl, SPACE, n_jobs=1, out=tmp_path / "one", **kwargs)
     two = seedexp.tune(te.bowl, SPACE, n_jobs=2, out=tmp_path / "two", **kwargs)
+    assert {"complete", "stopped"} <= {t[2] for t in _trials(one)}  # the adaptive rule acted
     assert _trials(one) == _trials(two)
     assert _records(tmp_path / "one") == _records(tmp_path / "two")
     assert one.finalists == two.finalists and one.best == two.best
@@ -106,7 +108,7 @@ def test_n_jobs_1_and_2_give_the_same_trials_and_records(tmp_path):
 
 def test_adaptive_seeds_stop_clearly_worse_trials_and_give_contenders_every_seed(tmp_path):
     r = seedexp.tune(te.bowl, SPACE, seeds=8, n_trials=12, finalists=2, out=tmp_path, progress=False, plots=False,
-                     adaptive={"min_seeds": 3, "batch": 1})
+                     adaptive={"min_seeds": 5, "batch": 1})
     trials = r.data["trials"]
     stopped = [t for t in trials if t["state"] == "stopped"]
     complete = [t for t in trials if t["state"] == "complete"]

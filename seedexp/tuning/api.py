@@ -196,7 +196,7 @@ def tune(fn: Callable[..., Mapping[str, Any]], space: Mapping[str, Any], seeds: 
     seed : int
         The study's master seed (the sampler's seed derives from it).
     adaptive : {None, True, mapping}
-        Adaptive seeds per trial, ``{"min_seeds": 3, "batch": 1,
+        Adaptive seeds per trial, ``{"min_seeds": 5, "batch": 1,
         "confidence": 0.95}``: a trial clearly worse than the incumbent stops
         early (see :class:`seedexp.tuning.study.Adaptive` for its guarantee).
     finalists : int

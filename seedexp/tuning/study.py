@@ -142,7 +142,9 @@ class Adaptive:
     Parameters
     ----------
     min_seeds : int
-        Seeds every trial runs before it may be stopped (>= 2). Default 3.
+        Seeds every trial runs before it may be stopped (>= 2). Default 5: at
+        95% the confidence sequence is unbounded below 5 pairs, so no trial
+        stops earlier anyway (4 at 90%).
     batch : int
         Seeds added per look. Default 1. Not tied to the worker count, so the
         study is the same for any ``n_jobs``.
@@ -150,7 +152,7 @@ class Adaptive:
         Level of the confidence sequence. Default 0.95.
     """
 
-    min_seeds: int = 3
+    min_seeds: int = 5
     batch: int = 1
     confidence: float = 0.95
 
