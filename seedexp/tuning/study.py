@@ -255,6 +255,7 @@ class Search:
         self._planned_keys: set[tuple[str, str, int]] = set()
         self.study: Any = None
         self._probe: Any = None
+        self._sampler_obj: Any = None
         self._journal = self._read_journal()
 
     # ------------------------------------------------------------------ state on disk
@@ -368,7 +369,7 @@ class Search:
         return self._probe
 
     def _sampler(self) -> Any:
-        if not hasattr(self, "_sampler_obj"):
+        if self._sampler_obj is None:
             self._sampler_obj = self.make_sampler()  # one sampler for the probe and the study: one RNG path
         return self._sampler_obj
 
