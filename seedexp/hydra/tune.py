@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import ConfigError
-from ..record import RECORD_NAME, group_of, read_record
+from ..record import RECORD_NAME, group_of
+from ..sweepdir import read_record
 from ..tuning.study import Runner
 
 __all__ = ["TuneDriver", "SWEEPER_KEYS"]
@@ -255,7 +256,7 @@ class TuneDriver:
 
         from ..tuning.report import write_files
         from ..tuning.study import Search
-        from .sweeper import clean_orphans, sweep_lock
+        from ..sweepdir import clean_orphans, sweep_lock
 
         self.root = self.base._sweep_dir()
         (settings, make), fixed = self._settings(arguments)

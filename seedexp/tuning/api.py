@@ -43,7 +43,7 @@ class _PythonRunner(Runner):
     def run(self, phase: str, jobs: Sequence[tuple[Mapping[str, Any], int]]) -> list[dict[str, Any] | None]:
         from ..api import _run_chunk, _run_dir
         from ..core import completed_record
-        from ..record import existing_record
+        from ..sweepdir import existing_record
 
         where = self.out / phase
         dirs = [_run_dir(where, self._spec(p, s)) for p, s in jobs]
@@ -283,7 +283,7 @@ def tune(fn: Callable[..., Mapping[str, Any]], space: Mapping[str, Any], seeds: 
                         fresh_seeds=fresh_seed_list(seed_list, fresh_seeds),
                         report={k: v for k, v in dict(report or {}).items()} | {"confidence": opt["confidence"]})
     runner = _PythonRunner(fn, out_dir, n_jobs, pins, strict, threads, resume)
-    from ..hydra.sweeper import clean_orphans, sweep_lock
+    from ..sweepdir import clean_orphans, sweep_lock
 
     with sweep_lock(out_dir):
         clean_orphans(out_dir)

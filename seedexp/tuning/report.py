@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..record import write_text_atomic
+from ..sweepdir import write_text_atomic
 
 __all__ = ["trial_rows", "finalist_rows", "to_markdown", "figure", "write_files", "OUTPUTS"]
 

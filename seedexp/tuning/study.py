@@ -48,7 +48,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import ConfigError, SeedexpWarning
-from ..record import write_json_atomic
+from ..sweepdir import write_json_atomic
 from .space import Space
 
 __all__ = ["Adaptive", "Settings", "Runner", "Search", "STATISTICS", "TUNING_FILE", "TUNING_SCHEMA", "SAMPLERS",
@@ -281,7 +281,7 @@ class Search:
         return list(data.get("trials") or [])
 
     def _plan(self, phase: str, params: Mapping[str, Any], seeds: Sequence[int]) -> None:
-        from ..sweepdir import SWEEP_NAME, SWEEP_SCHEMA
+        from ..sweepdir import write_plan
 
         added = False
         for seed in seeds:
@@ -294,8 +294,7 @@ class Search:
         if added:
             where = self.out / phase
             where.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(where / SWEEP_NAME, {"schema": SWEEP_SCHEMA, "sweep_dir": str(where),
-                                                   "planned": self.planned[phase]})
+            write_plan(where, self.planned[phase])
 
     def write_state(self, stage: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``tuning.json``: the settings, every trial so far, and (at the end) the finalists."""
@@ -610,18 +609,25 @@ class Search:
                 "fresh_summary": summary}
 
     def run(self) -> dict[str, Any]:
-        """The search, then the finalists' re-check; returns what ``tuning.json`` holds."""
-        from ..report import write_summary
+        """The search, then the finalists' re-check; returns what ``tuning.json`` holds.
 
-        self.search()
-        finals = self.finalists()
-        check = self.recheck(finals)
-        search_summary = None
-        if self.metrics and any(t["state"] != "failed" for t in self.trials):
-            several = len({t["group"] for t in self.trials}) > 1
-            options = {**self.s.report, "primary_metric": self.metrics[0],
-                       "baseline": finals[0]["group"] if finals and several else None}  # every trial vs the winner
-            search_summary = write_summary(self.out / "search", png=self.png, **options)
+        Each phase holds its sweep dir's lock while it writes there, so ``seedexp
+        report <out>/search`` during the study says a sweep is running.
+        """
+        from ..report import write_summary
+        from ..sweepdir import sweep_lock
+
+        with sweep_lock(self.out / "search"):
+            self.search()
+            finals = self.finalists()
+            search_summary = None
+            if self.metrics and any(t["state"] != "failed" for t in self.trials):
+                several = len({t["group"] for t in self.trials}) > 1
+                options = {**self.s.report, "primary_metric": self.metrics[0],
+                           "baseline": finals[0]["group"] if finals and several else None}  # every trial vs the winner
+                search_summary = write_summary(self.out / "search", png=self.png, **options)
+        with sweep_lock(self.out / "fresh"):
+            check = self.recheck(finals)
         extra = {"finalists": check["finalists"], "verdict": check["verdict"], "best": check["best"],
                  "optimism_mean": _mean([r["optimism"] for r in check["finalists"] if r["optimism"] is not None]),
                  "confidence": self.s.report.get("confidence", 0.95),
