@@ -6,6 +6,8 @@ Public API (everything in ``__all__``; the rest is private):
 * :func:`seed_everything`: seed ``random``, NumPy, torch and TensorFlow/Keras in one call.
 * :func:`run`, :func:`sweep`, :func:`summarize`, :class:`Summary`: the Python front-end
   (notebooks, scripts), the same core as the ``seedexp`` command.
+* :func:`tune`, :class:`TuneResult`: hyper-parameter search on common seeds, finalists
+  re-checked on fresh seeds (:mod:`seedexp.tuning`; needs Optuna).
 * :func:`main`, :func:`current_seeds`: seedexp in your own Hydra app.
 * :func:`log`: per-step values (learning curves) of the run in progress (:mod:`seedexp.series`).
 * The errors of :mod:`seedexp.errors`.
@@ -37,6 +39,8 @@ __all__ = [
     "sweep",
     "summarize",
     "Summary",
+    "tune",
+    "TuneResult",
     "main",
     "current_seeds",
     "log",
@@ -57,6 +61,8 @@ _LAZY = {
     "sweep": ("seedexp.api", "sweep"),
     "summarize": ("seedexp.api", "summarize"),
     "Summary": ("seedexp.api", "Summary"),
+    "tune": ("seedexp.tuning", "tune"),
+    "TuneResult": ("seedexp.tuning", "TuneResult"),
     "main": ("seedexp.hydra", "main"),
     "current_seeds": ("seedexp.core", "current_seeds"),
     "log": ("seedexp.series", "log"),

@@ -100,6 +100,16 @@ def print_summary(summary: dict[str, Any], markdown: str, written_to: Path | Non
         print(f"seedexp: warning: {problem}", file=sys.stderr)
 
 
+def _not_a_tuning_study(path: Path) -> None:
+    """A tuning study's root holds two sweeps (search, fresh): one summary of both would mix their seeds."""
+    from .tuning.study import TUNING_FILE
+
+    if (Path(path) / TUNING_FILE).is_file():
+        raise ConfigError(f"{str(path)!r} is a tuning study: report its two sweeps one at a time, seedexp report "
+                          f"{Path(path) / 'search'} (every trial) or seedexp report {Path(path) / 'fresh'} (the "
+                          f"finalists on fresh seeds); the study's own report is {Path(path) / 'tuning.md'}")
+
+
 def main_report(argv: Sequence[str]) -> int:
     """``seedexp report SWEEP_DIR``: (re)build the summary; exit 1 when a run is not ok or a record unreadable."""
     from .report import to_markdown, write_summary
@@ -113,6 +123,7 @@ def main_report(argv: Sequence[str]) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the summary and write nothing (read-only sweeps)")
     _add_options(parser)
     ns = parser.parse_args(list(argv))
+    _not_a_tuning_study(ns.sweep_dir)
     if ns.no_write and ns.out is not None:
         raise ConfigError("--no-write and --out contradict each other: --no-write writes nothing; drop one")
     options = _options(ns, ns.out if ns.out is not None else ns.sweep_dir)

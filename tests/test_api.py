@@ -14,7 +14,8 @@ import api_experiments
 
 
 def test_public_api_is_listed():
-    for name in ("seed_everything", "run", "sweep", "summarize", "Summary", "main", "current_seeds", "SeedPlan"):
+    for name in ("seed_everything", "run", "sweep", "summarize", "Summary", "tune", "TuneResult", "main", "current_seeds",
+                 "SeedPlan"):
         assert name in seedexp.__all__ and getattr(seedexp, name) is not None
 
 

@@ -9,7 +9,8 @@ import pytest
 
 
 @pytest.mark.parametrize("name", ["seedexp.seeds", "seedexp.frameworks", "seedexp.sklearn", "seedexp.frameworks.torch", "seedexp.api",
-                                  "seedexp.frameworks.keras", "seedexp.frameworks.jax"])
+                                  "seedexp.frameworks.keras", "seedexp.frameworks.jax", "seedexp.tuning.space",
+                                  "seedexp.tuning.api"])
 def test_examples(name):
     if name.endswith("torch"):
         pytest.importorskip("torch")
@@ -17,5 +18,7 @@ def test_examples(name):
         pytest.importorskip("keras")
     if name.endswith("jax"):
         pytest.importorskip("flax")
+    if name == "seedexp.tuning.api":
+        pytest.importorskip("optuna")
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -73,3 +73,14 @@ def test_notebook_route_runs_as_written(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "model=rf" in proc.stdout and "paired comparison(s)" in proc.stdout
     assert (tmp_path / "multirun" / "notebook_demo" / "summary.json").is_file()
+
+
+def test_tuning_example_runs_as_written_on_a_smaller_budget(tmp_path):
+    (code,) = blocks("Hyper-parameter tuning on common seeds", "python")
+    small = code.replace("n_trials=20", "n_trials=3").replace("seeds=5", "seeds=2").replace("n_jobs=2", "n_jobs=1")
+    assert small.count("n_trials=3") == 1 and small.count("seeds=2") == 1
+    proc = subprocess.run([sys.executable, "-c", small], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env=_env())
+    assert proc.returncode == 0, proc.stderr
+    assert "winner of the search" in proc.stdout and "max_depth" in proc.stdout
+    assert (tmp_path / "multirun" / "tune_forest" / "tuning.png").is_file()
