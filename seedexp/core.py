@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .errors import ExperimentError, SeedexpWarning
-from .record import RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, host_info, library_versions
+from .record import RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, config_hash, host_info, library_versions, run_config
 from .sweepdir import existing_record, write_record, write_text_atomic
 from .seeds import SeedPlan
 
@@ -129,7 +129,7 @@ def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     reused: the run is redone, and a line says why.
     """
     record = existing_record(run_dir)
-    if record is None or record["status"] != "ok" or record.get("config_hash") != spec.config_hash:
+    if record is None or record["status"] != "ok" or not _same_config(record, spec):
         return None
     old = (record.get("code") or {}).get("source_sha256")
     new = spec.code.get("source_sha256")
@@ -137,6 +137,27 @@ def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
         log.warning("re-running %s: the experiment's code changed since its record was written", run_dir)
         return None
     return record
+
+
+#: The settings seedexp 0.2.0 left out of the config hash (``tracking`` was hashed then).
+_HASHED_WITHOUT_BEFORE = ("resume", "stop", "report")
+
+
+def _same_config(record: Mapping[str, Any], spec: RunSpec) -> bool:
+    """Was ``record`` made by the configuration of ``spec``?
+
+    Its ``config_hash`` says so. A record hashed by seedexp 0.2.0, which still
+    hashed ``tracking``, is recognised by its own ``config`` (its hash is that
+    of the old rule) and compared without the settings that do not change a run
+    (:func:`seedexp.record.run_config`): a finished sweep is not re-run for an upgrade.
+    """
+    if record.get("config_hash") == spec.config_hash:
+        return True
+    config = record.get("config")
+    if not isinstance(config, dict) or "tracking" not in config:
+        return False
+    old = config_hash({k: v for k, v in config.items() if k not in _HASHED_WITHOUT_BEFORE})
+    return record.get("config_hash") == old and config_hash(run_config(config)) == spec.config_hash
 
 
 def resumed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import ConfigError, SeedexpError
-from ..record import config_hash, group_of
+from ..record import config_hash, group_of, run_config
 from ..core import RunSpec, code_identity, current_seeds, execute, one_line
 from ..seeds import SeedPlan
 
@@ -89,7 +89,7 @@ def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment
         group=group_of(overrides),
         overrides=list(overrides),
         config=dict(config),
-        config_hash=config_hash({k: v for k, v in config.items() if k not in ("resume", "stop", "report")}),
+        config_hash=config_hash(run_config(config)),
         code=code,
     )
     SeedPlan(spec.seed, pins=spec.pins)  # validate seed and pins now: one line naming the bad one
