@@ -43,7 +43,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .errors import ExperimentError, SeedexpWarning
-from .record import RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, host_info, library_versions, strip_escapes
+from .record import (RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, config_hash, host_info, library_versions,
+                     run_config, strip_escapes)
 from .sweepdir import existing_record, write_record, write_text_atomic
 from .seeds import SeedPlan
 from .series import SERIES_NAME, intact as series_intact, remove_stale as remove_stale_series, \
@@ -137,7 +138,7 @@ def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
     reused: the run is redone, and a line says why.
     """
     record = existing_record(run_dir)
-    if record is None or record["status"] != "ok" or record.get("config_hash") != spec.config_hash:
+    if record is None or record["status"] != "ok" or not _same_config(record, spec):
         return None
     if not series_intact(run_dir, record):
         log.warning("re-running %s: its series file (%s) is missing or altered", run_dir, SERIES_NAME)
@@ -148,6 +149,27 @@ def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
         log.warning("re-running %s: the experiment's code changed since its record was written", run_dir)
         return None
     return record
+
+
+#: The settings seedexp 0.2.0 left out of the config hash (``tracking`` was hashed then).
+_HASHED_WITHOUT_BEFORE = ("resume", "stop", "report")
+
+
+def _same_config(record: Mapping[str, Any], spec: RunSpec) -> bool:
+    """Was ``record`` made by the configuration of ``spec``?
+
+    Its ``config_hash`` says so. A record hashed by seedexp 0.2.0, which still
+    hashed ``tracking``, is recognised by its own ``config`` (its hash is that
+    of the old rule) and compared without the settings that do not change a run
+    (:func:`seedexp.record.run_config`): a finished sweep is not re-run for an upgrade.
+    """
+    if record.get("config_hash") == spec.config_hash:
+        return True
+    config = record.get("config")
+    if not isinstance(config, dict) or "tracking" not in config:
+        return False
+    old = config_hash({k: v for k, v in config.items() if k not in _HASHED_WITHOUT_BEFORE})
+    return record.get("config_hash") == old and config_hash(run_config(config)) == spec.config_hash
 
 
 def resumed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:

@@ -85,6 +85,33 @@ def strip_escapes(text: str) -> str:
     return _ESCAPES.sub("", text) if "\x1b" in text else text
 
 
+#: The settings that do not change a run: whether a finished run is reused (``resume``),
+#: how the sweep is reported (``report.*``), sent to a tracker (``tracking.*``) and stopped
+#: (``stop.*``). They are left out of a run's group (:func:`group_of`), of the config that is
+#: hashed (:func:`run_config`: resume matches on the hash) and of its run directory's name
+#: (``exclude_keys`` in ``seedexp/conf/seedexp.yaml``, which a test holds to this list). So
+#: changing them on a finished sweep re-runs nothing and makes no new group.
+NON_RUN_SETTINGS = ("resume", "report", "tracking", "stop")
+
+
+def changes_runs(key: str) -> bool:
+    """Does the setting ``key`` (``stop.halfwidth``, ``+report.baseline``...) change what a run computes?"""
+    return key.lstrip("+~").split(".", 1)[0] not in NON_RUN_SETTINGS
+
+
+def run_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a resolved config that makes the run: every top-level key but :data:`NON_RUN_SETTINGS`.
+
+    ``determinism.reseed`` at its default (``warn``) is left out too, so records made
+    before that key existed still resume.
+    """
+    out = {k: v for k, v in config.items() if k not in NON_RUN_SETTINGS}
+    determinism = out.get("determinism")
+    if isinstance(determinism, Mapping) and determinism.get("reseed", "warn") == "warn":
+        out["determinism"] = {k: v for k, v in determinism.items() if k != "reseed"}
+    return out
+
+
 def config_hash(config: Mapping[str, Any]) -> str:
     """SHA-256 of a resolved configuration, as canonical (sorted, compact) JSON."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
@@ -94,12 +121,16 @@ def config_hash(config: Mapping[str, Any]) -> str:
 def group_of(overrides: Iterable[str], seed_key: str = "seed") -> str:
     """The configuration a run belongs to: its overrides minus the seed, sorted.
 
-    Settings that do not change a run are left out too: how a sweep stops
-    (``stop.*``) and how it is reported (``report.*``).
+    The settings that do not change a run (:data:`NON_RUN_SETTINGS`) are left out too.
+
+    Examples
+    --------
+    >>> group_of(["seed=3", "experiment.model=rf", "report.test=permutation", "resume=true"])
+    'experiment.model=rf'
     """
     def counts(override: str) -> bool:
         key = override.split("=", 1)[0].lstrip("+~")
-        return key != seed_key and key.split(".", 1)[0] not in ("stop", "report", "tracking")
+        return key != seed_key and changes_runs(key)
 
     kept = sorted(o for o in overrides if counts(o))
     return ",".join(kept) if kept else "(defaults)"

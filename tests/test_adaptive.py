@@ -15,10 +15,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from conftest import ROOT, TEST_CONF, read_json, run_seedexp
-from seedexp.stats.options import DEFAULTS as REPORT_DEFAULTS
 from seedexp.hydra.sweeper import launcher_parallelism
-from seedexp.hydra.task import spec_from_config
-from seedexp.record import group_of
 from seedexp.report import stopping_section
 from seedexp.sweepdir import load_stopping
 from seedexp.sequential import CONFIG_KEYS, StopRule, confidence_sequence
@@ -135,18 +132,6 @@ def test_stop_settings_are_checked_before_anything_runs(tmp_path, args, message)
 
 
 # -- the pieces, in process ----------------------------------------------------
-
-
-def test_stop_and_report_settings_do_not_split_groups_change_run_dirs_or_config_hash():
-    assert group_of(["experiment.model=rf", "seed=3", "stop.halfwidth=0.01", "+report.baseline=x"]) == \
-        group_of(["seed=4", "experiment.model=rf"]) == "experiment.model=rf"
-    config = yaml.safe_load((ROOT / "seedexp" / "conf" / "seedexp.yaml").read_text())
-    excluded = set(config["hydra"]["job"]["config"]["override_dirname"]["exclude_keys"])
-    assert {f"stop.{k}" for k in CONFIG_KEYS} <= excluded and {f"report.{k}" for k in REPORT_DEFAULTS} <= excluded
-    base = {"seed": 1, "experiment": {"_target_": "m.f"}, "stop": {"halfwidth": None}, "report": {}}
-    other = {**base, "stop": {"halfwidth": 0.01, "decide": True}, "report": {"confidence": 0.9}}
-    hashes = {spec_from_config(c, ["seed=1"], "m.f", {})[0].config_hash for c in (base, other)}
-    assert len(hashes) == 1
 
 
 def test_the_stop_block_lists_every_key_with_the_rules_defaults():

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import ConfigError, SeedexpError
-from ..record import config_hash, group_of
+from ..record import config_hash, group_of, run_config
 from ..core import RunSpec, code_identity, current_seeds, execute, one_line
 from ..seeds import SeedPlan
 
@@ -89,22 +89,12 @@ def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment
         group=group_of(overrides),
         overrides=list(overrides),
         config=dict(config),
-        config_hash=config_hash(_hashed(config)),
+        config_hash=config_hash(run_config(config)),
         code=code,
         reseed=str(determinism.get("reseed") or "warn"),
     )
     SeedPlan(spec.seed, pins=spec.pins)  # validate seed and pins now: one line naming the bad one
     return spec, parse_bool(config.get("resume", True), "resume")
-
-
-def _hashed(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a config that identifies its runs: without resume/stop/report, and without
-    ``determinism.reseed`` at its default (so records made before that key existed still resume)."""
-    out = {k: v for k, v in config.items() if k not in ("resume", "stop", "report")}
-    determinism = out.get("determinism")
-    if isinstance(determinism, Mapping) and determinism.get("reseed", "warn") == "warn":
-        out["determinism"] = {k: v for k, v in determinism.items() if k != "reseed"}
-    return out
 
 
 def check_cli_keys(config: Mapping[str, Any]) -> None:
