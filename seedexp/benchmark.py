@@ -408,19 +408,30 @@ def improvement(x_columns: Sequence[np.ndarray], y_columns: Sequence[np.ndarray]
 
 
 def _counts(draws: np.ndarray, n: int) -> np.ndarray:
-    """How often each run appears in each resample, (B, n)."""
+    """How often each run appears in each resample, (B, n), in the smallest unsigned integer type that holds n."""
     b = draws.shape[0]
-    return np.bincount((draws + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
+    counts = np.bincount((draws + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
+    return counts.astype(np.uint8 if n < 256 else np.uint16 if n < 65536 else np.uint32)
 
 
 def improvement_bootstrap(x_columns: Sequence[np.ndarray], y_columns: Sequence[np.ndarray],
                           x_counts: Sequence[np.ndarray], y_counts: Sequence[np.ndarray]) -> np.ndarray:
-    """:func:`improvement` of every resample, from each method's own resample counts (:func:`_counts`)."""
-    total = 0.0
-    for x, y, cx, cy in zip(x_columns, y_columns, x_counts, y_counts):
-        w = _wins(x, y)
-        total = total + np.einsum("bi,ij,bj->b", cx, w, cy, optimize=True) / (len(x) * len(y))
-    return np.asarray(total) / len(x_columns)
+    """:func:`improvement` of every resample, from each method's own resample counts (:func:`_counts`).
+
+    Per task, ``P_b = c_x,b W c_y,b / (n_x n_y)`` with ``W`` the win matrix of
+    the original runs and ``c`` how often each run was drawn: tasks of one shape
+    go through one batched matrix product.
+    """
+    shapes: dict[tuple[int, int], list[int]] = {}
+    for t, (x, y) in enumerate(zip(x_columns, y_columns)):
+        shapes.setdefault((len(x), len(y)), []).append(t)
+    total = np.zeros(x_counts[0].shape[0])
+    for (nx, ny), ts in shapes.items():
+        w = np.stack([_wins(x_columns[t], y_columns[t]) for t in ts])  # (G, nx, ny)
+        cx = np.stack([x_counts[t] for t in ts]).astype(np.float64)  # (G, B, nx)
+        cy = np.stack([y_counts[t] for t in ts]).astype(np.float64)
+        total += np.einsum("gbj,gbj->b", np.matmul(cx, w), cy) / (nx * ny)
+    return total / len(x_columns)
 
 
 # --------------------------------------------------------------------------- ranks
@@ -648,12 +659,13 @@ def analyze(scores: Mapping[str, Mapping[str, np.ndarray]], *, metric: str = "sc
 
     columns = {m: [normed[m][t] for t in tasks] for m in methods}
     taus = thresholds(columns.values())
-    draws = {m: stratified_draws([len(c) for c in columns[m]], _rng(seed, metric, m), n_resamples) for m in methods}
     agg: dict[str, Any] = {}
     prof: dict[str, Any] = {}
-    for m in methods:
+    counts: dict[str, list[np.ndarray]] = {}
+    for m in methods:  # one method's resamples at a time: memory ~ B x (runs of one method)
+        draws = stratified_draws([len(c) for c in columns[m]], _rng(seed, metric, m), n_resamples)
         point = aggregates(columns[m], gamma=gamma)
-        boot = aggregates_bootstrap(columns[m], draws[m], gamma=gamma)
+        boot = aggregates_bootstrap(columns[m], draws, gamma=gamma)
         agg[m] = {}
         for name in AGGREGATES:
             if point[name] is None:
@@ -661,17 +673,18 @@ def analyze(scores: Mapping[str, Mapping[str, np.ndarray]], *, metric: str = "sc
                 continue
             low, high, se = percentile_interval(boot[name], confidence)
             agg[m][name] = {"estimate": point[name], "ci_low": float(low), "ci_high": float(high), "mc_se": float(se)}
-        pb = profile_bootstrap(columns[m], draws[m], taus, higher_is_better=hib)
+        pb = profile_bootstrap(columns[m], draws, taus, higher_is_better=hib)
         low, high, _ = percentile_interval(pb, confidence)
         prof[m] = {"fraction": profile(columns[m], taus, higher_is_better=hib).tolist(),
                    "ci_low": low.tolist(), "ci_high": high.tolist()}
+        counts[m] = [_counts(d, len(c)) for d, c in zip(draws, columns[m])]
+        del draws, boot, pb
     for name in AGGREGATES:
         line = coverage_caveat(name, min_seeds, len(tasks), confidence)
         if line and any(agg[m][name] is not None for m in methods):
             warn.append(line)
 
     oriented = {m: [c if hib else -c for c in columns[m]] for m in methods}
-    counts = {m: [_counts(d, len(c)).astype(np.float64) for d, c in zip(draws[m], columns[m])] for m in methods}
     pairs = []
     for a, b in itertools.combinations(methods, 2):
         p = improvement(oriented[a], oriented[b])

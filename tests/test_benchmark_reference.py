@@ -315,3 +315,26 @@ def test_normalisation_by_references_and_minmax():
 
 
 
+
+
+@pytest.mark.fast
+def test_monte_carlo_coverage_reproduces_the_table_and_the_caveat_fires_at_three_seeds():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "bench_benchmark_coverage.py"
+    spec = importlib.util.spec_from_file_location("bench_benchmark_coverage", path)
+    mc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mc)
+    reps = 300
+    cell = mc.coverage_cell(3, 5, "normal", reps=reps, resamples=300, seed=1)
+    for k in bm.AGGREGATES:
+        table = bm.COVERAGE[k][(3, 5)][0] / 100
+        se = math.sqrt(table * (1 - table) / reps)
+        assert abs(cell[k] - table) < 4 * se + 0.02, (k, cell[k], table)  # + the noise of 300 vs 1000 resamples
+        assert cell[k] < 0.95 - bm.COVERAGE_SLACK  # at 3 seeds the interval is too narrow...
+        assert bm.coverage_caveat(k, 3, 5) is not None  # ...and the report says so
+    fine = {"mean": {(3, 5): (95.1, 94.0), (10, 5): (95.0, 95.2)}}
+    assert bm.coverage_caveat("mean", 12, 6, table=fine) is None
+    line = bm.coverage_caveat("mean", 2, 6, table={"mean": {(3, 5): (80.0, 90.0)}})
+    assert line.startswith("mean: with 2 seed(s) x 6 task(s)") and "near 3 seeds x 5 tasks" in line and "80%" in line
