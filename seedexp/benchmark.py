@@ -70,7 +70,7 @@ from .errors import ConfigError
 from .seeds import check_seed, stream_key
 
 __all__ = [
-    "AGGREGATES", "COVERAGE", "COVERAGE_SLACK", "split_group", "normalize", "aggregates", "stratified_draws",
+    "AGGREGATES", "COVERAGE", "COVERAGE_SLACK", "split_group", "check_task", "task_pairs", "check_normalize", "section", "BENCHMARK_DEFAULTS", "check_benchmark_options", "normalize", "aggregates", "stratified_draws",
     "aggregates_bootstrap", "percentile_interval", "profile", "profile_bootstrap", "improvement",
     "improvement_bootstrap", "rank_analysis", "critical_difference", "cd_cliques", "coverage_caveat",
     "score_table", "analyze",
@@ -136,6 +136,41 @@ def split_group(group: str, task_key: str) -> tuple[str | None, str]:
     return task, ",".join(rest) if rest else "(defaults)"
 
 
+def check_task(groups: Iterable[str], task_key: str) -> dict[str, list[str]]:
+    """``{task: [methods]}`` of the groups; one-line errors for a key that is not swept or a task with one method.
+
+    Raises
+    ------
+    ConfigError
+        ``task_key`` is not a swept key of every group (the keys that are, named), or
+        a task was run with one method only.
+
+    Examples
+    --------
+    >>> check_task(["d=a,m=x", "d=a,m=y", "d=b,m=x", "d=b,m=y"], "d")
+    {'a': ['m=x', 'm=y'], 'b': ['m=x', 'm=y']}
+    >>> check_task(["d=a,m=x", "d=a,m=y"], "dataset")
+    Traceback (most recent call last):
+    ...
+    seedexp.errors.ConfigError: report.task='dataset' is not a swept key of group 'd=a,m=x'; name the key whose values are the tasks, one of: d, m (e.g. report.task=d)
+    """
+    by_task: dict[str, set[str]] = {}
+    for group in sorted(set(groups)):
+        task, method = split_group(group, task_key)
+        if task is None:
+            keys = sorted({p.partition("=")[0].lstrip("+~") for p in _OVERRIDE_START.split(group) if "=" in p})
+            raise ConfigError(f"report.task={task_key!r} is not a swept key of group {group!r}; name the key whose "
+                              f"values are the tasks, one of: {', '.join(keys) or '(none: nothing is swept)'} "
+                              f"(e.g. report.task={keys[0] if keys else 'experiment.dataset'})")
+        by_task.setdefault(task, set()).add(method)
+    for task, methods in sorted(by_task.items()):
+        if len(methods) < 2:
+            raise ConfigError(f"task {task_key}={task} was run with one method only ({next(iter(methods))}); a "
+                              "benchmark compares methods on every task: run the other methods on it, or check that "
+                              f"report.task={task_key} names the task and not the method")
+    return {t: sorted(m) for t, m in sorted(by_task.items())}
+
+
 def score_table(runs: Iterable[Mapping[str, Any]], task_key: str, metric: str
                 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, list[int]]], list[dict[str, Any]]]:
     """Runs -> ``scores[method][task]`` (values in seed order), their seeds, and the runs missing from it.
@@ -158,20 +193,14 @@ def score_table(runs: Iterable[Mapping[str, Any]], task_key: str, metric: str
     Raises
     ------
     ConfigError
-        ``task_key`` is not a swept key (the keys that are, named), or a task
-        was run with one method only.
+        As :func:`check_task`.
     """
-    keys: set[str] = set()
+    runs = list(runs)
+    check_task((r["group"] for r in runs), task_key)
     cells: dict[tuple[str, str], dict[int, float | None]] = {}
     statuses: dict[tuple[str, str], dict[int, str]] = {}
     for r in runs:
-        group = r["group"]
-        task, method = split_group(group, task_key)
-        if task is None:
-            keys.update(p.partition("=")[0].lstrip("+~") for p in _OVERRIDE_START.split(group) if "=" in p)
-            raise ConfigError(f"task key {task_key!r} is not swept in group {group!r}; declare the override that "
-                              f"names the task, one of: {', '.join(sorted(keys)) or '(no swept key)'} "
-                              f"(e.g. report.task={sorted(keys)[0] if keys else 'experiment.dataset'})")
+        task, method = split_group(r["group"], task_key)
         value = None
         if r["status"] == "ok":
             v = (r.get("metrics") or {}).get(metric)
@@ -180,13 +209,6 @@ def score_table(runs: Iterable[Mapping[str, Any]], task_key: str, metric: str
         cells.setdefault((method, task), {})[r["seed"]] = value
         statuses.setdefault((method, task), {})[r["seed"]] = r["status"]
     methods = sorted({m for m, _ in cells})
-    tasks = sorted({t for _, t in cells})
-    for t in tasks:
-        have = [m for m in methods if (m, t) in cells]
-        if len(have) < 2:
-            raise ConfigError(f"task {task_key}={t} was run with one method only ({have[0]}); a benchmark compares "
-                              f"methods on every task: run the other methods on it, or check that {task_key!r} is "
-                              "the task and not the method")
     scores: dict[str, dict[str, np.ndarray]] = {m: {} for m in methods}
     seeds: dict[str, dict[str, list[int]]] = {m: {} for m in methods}
     missing = []
@@ -198,8 +220,38 @@ def score_table(runs: Iterable[Mapping[str, Any]], task_key: str, metric: str
         if lost:
             st = statuses[(m, t)]
             missing.append({"method": m, "task": t, "seeds": lost,
-                            "statuses": [st[s] if st[s] != "ok" else "nonfinite" for s in lost]})
+                            "statuses": [st[s] if st[s] != "ok" else "no value" for s in lost]})
     return scores, seeds, missing
+
+
+def task_pairs(groups: Sequence[str], task_key: str, baseline: str | None) -> list[tuple[str, str]]:
+    """The per-task paired comparisons of a benchmark: each method against ``baseline`` on each task; none without one.
+
+    A benchmark's question is answered across tasks (the aggregates, P(X > Y),
+    the ranks); per-task tests of every pair (tasks x methods^2 / 2 of them,
+    corrected together) would be many weak tests of another question (Demsar
+    2006). With a baseline method, its per-task comparisons stay.
+
+    Raises
+    ------
+    ConfigError
+        ``baseline`` names no method, or several.
+    """
+    if baseline is None:
+        return []
+    by_task: dict[str, dict[str, str]] = {}
+    for g in groups:
+        task, method = split_group(g, task_key)
+        by_task.setdefault(str(task), {})[method] = g
+    methods = sorted({m for per in by_task.values() for m in per})
+    wanted = {p.strip() for p in baseline.split(",") if p.strip()}
+    matches = [m for m in methods if m == baseline or wanted <= set(_OVERRIDE_START.split(m))]
+    if len(matches) != 1:
+        what = "matches no method" if not matches else f"matches {len(matches)} methods"
+        raise ConfigError(f"baseline {baseline!r} {what} of the benchmark; its methods are: {'; '.join(methods)}. "
+                          "Name one of them (e.g. report.baseline=experiment.model=lr)")
+    base = matches[0]
+    return [(per[m], per[base]) for t, per in sorted(by_task.items()) if base in per for m in sorted(per) if m != base]
 
 
 def normalize(scores: Mapping[str, Mapping[str, np.ndarray]], how: Any, *, higher_is_better: bool = True
@@ -548,6 +600,21 @@ def rank_analysis(matrix: np.ndarray, methods: Sequence[str], *, alpha: float = 
 # --------------------------------------------------------------------------- honesty at small n
 
 
+def _coverage(statistic: str, seeds: int, tasks: int,
+              table: Mapping[str, Mapping[tuple[int, int], tuple[float, float]]] | None = None
+              ) -> tuple[int, int, float] | None:
+    """``(seeds, tasks, coverage %)`` of the table's cell for this benchmark (see :func:`coverage_caveat`)."""
+    table = COVERAGE if table is None else table
+    cells = table.get(statistic) or {}
+    if not cells:
+        return None
+    seed_counts = sorted({s for s, _ in cells})
+    below = [s for s in seed_counts if s <= seeds]
+    s = below[-1] if below else seed_counts[0]
+    t = min({t for _, t in cells}, key=lambda x: (abs(x - tasks), x))
+    return s, t, min(cells[(s, t)])
+
+
 def coverage_caveat(statistic: str, seeds: int, tasks: int, confidence: float = 0.95,
                     table: Mapping[str, Mapping[tuple[int, int], tuple[float, float]]] | None = None) -> str | None:
     """A warning when :data:`COVERAGE` says the interval under-covers at this many seeds and tasks, else None.
@@ -557,17 +624,10 @@ def coverage_caveat(statistic: str, seeds: int, tasks: int, confidence: float = 
     the smallest one (coverage there is no better). Flagged when the worse of
     the normal and the skewed coverage is below ``95 - 100 * COVERAGE_SLACK``.
     """
-    table = COVERAGE if table is None else table
-    cells = table.get(statistic) or {}
-    if not cells:
+    found = _coverage(statistic, seeds, tasks, table)
+    if found is None or found[2] >= 100 * (0.95 - COVERAGE_SLACK):
         return None
-    seed_counts = sorted({s for s, _ in cells})
-    below = [s for s in seed_counts if s <= seeds]
-    s = below[-1] if below else seed_counts[0]
-    t = min({t for _, t in cells}, key=lambda x: (abs(x - tasks), x))
-    cover = min(cells[(s, t)])
-    if cover >= 100 * (0.95 - COVERAGE_SLACK):
-        return None
+    s, t, cover = found
     what = "at" if (s, t) == (seeds, tasks) else "near"
     return (f"{statistic}: with {seeds} seed(s) x {tasks} task(s) the stratified bootstrap interval is too narrow: "
             f"{what} {s} seeds x {t} tasks its 95% interval covered {cover:.0f}% in Monte Carlo (BENCHMARKS.md); "
@@ -679,10 +739,15 @@ def analyze(scores: Mapping[str, Mapping[str, np.ndarray]], *, metric: str = "sc
                    "ci_low": low.tolist(), "ci_high": high.tolist()}
         counts[m] = [_counts(d, len(c)) for d, c in zip(draws, columns[m])]
         del draws, boot, pb
-    for name in AGGREGATES:
-        line = coverage_caveat(name, min_seeds, len(tasks), confidence)
-        if line and any(agg[m][name] is not None for m in methods):
-            warn.append(line)
+    flagged = [(name, _coverage(name, min_seeds, len(tasks))) for name in AGGREGATES
+               if any(agg[m][name] is not None for m in methods)]
+    flagged = [(name, c) for name, c in flagged if c is not None and c[2] < 100 * (0.95 - COVERAGE_SLACK)]
+    if flagged:
+        (s_, t_, _), exact = flagged[0][1], flagged[0][1][:2] == (min_seeds, len(tasks))
+        warn.append(f"the stratified bootstrap intervals are too narrow at {min_seeds} seed(s) x {len(tasks)} task(s): "
+                    f"{'at' if exact else 'near'} {s_} seeds x {t_} tasks their 95% intervals covered "
+                    + ", ".join(f"{name.replace('_', ' ')} {c[2]:.0f}%" for name, c in flagged)
+                    + " in Monte Carlo (BENCHMARKS.md); read them as too short, and run more seeds")
 
     oriented = {m: [c if hib else -c for c in columns[m]] for m in methods}
     pairs = []
@@ -706,4 +771,90 @@ def analyze(scores: Mapping[str, Mapping[str, np.ndarray]], *, metric: str = "sc
                         max(max(p.values()) for p in n_seeds.values()) != min_seeds else "")
                      + f" seeds; stratified bootstrap ({n_resamples} resamples, percentile, seed {seed}), "
                      f"{100 * confidence:g}% intervals")
+    return out
+
+
+# --------------------------------------------------------------------------- options and the summary's section
+
+#: The benchmark's report options (``report.task``, ``report.normalize``), part of the summary's options.
+BENCHMARK_DEFAULTS: dict[str, Any] = {"task": None, "normalize": None}
+
+
+def check_benchmark_options(out: dict[str, Any], label: Any) -> None:
+    """Check and normalise ``task`` and ``normalize`` in ``out`` in place; ``label(name)`` spells an option."""
+    task = out["task"]
+    if task is not None and (not isinstance(task, str) or not task.strip()):
+        raise ConfigError(f"{label('task')}={task!r}: expected the swept key whose values are the tasks "
+                          "(e.g. experiment.dataset), or null")
+    out["normalize"] = check_normalize(out["normalize"], label("normalize"))
+
+
+
+def check_normalize(value: Any, label: str = "report.normalize") -> Any:
+    """``None``, ``"minmax"`` or ``{task: (worst, best)}``, from a Python value or command-line text.
+
+    Text: ``minmax``, ``none``, or ``TASK=WORST:BEST,...`` (e.g. ``digits=0.1:1,wine=0.4:1``).
+    Which tasks the mapping must name is checked against the sweep (:func:`normalize`).
+
+    Examples
+    --------
+    >>> check_normalize("digits=0.1:1,wine=0.4:1")
+    {'digits': (0.1, 1.0), 'wine': (0.4, 1.0)}
+    >>> check_normalize("zscore")
+    Traceback (most recent call last):
+    ...
+    seedexp.errors.ConfigError: report.normalize='zscore': expected null (raw scores), minmax, or {task: [worst, best]} (text: task=worst:best,...)
+    """
+    fix = "expected null (raw scores), minmax, or {task: [worst, best]} (text: task=worst:best,...)"
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("none", "null", "raw", ""):
+            return None
+        if text.lower() == "minmax":
+            return "minmax"
+        if "=" not in text:
+            raise ConfigError(f"{label}={value!r}: {fix}")
+        pairs = {}
+        for item in (i for i in text.split(",") if i.strip()):
+            task, _, ends = item.partition("=")
+            worst, sep, best = ends.partition(":")
+            if not sep:
+                raise ConfigError(f"{label}={value!r}: {task.strip()}={ends!r} is not worst:best; {fix}")
+            pairs[task.strip()] = [worst.strip(), best.strip()]
+        value = pairs
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{label}={value!r}: {fix}")
+    out = {}
+    for task, ends in value.items():
+        try:
+            worst, best = (float(x) for x in ends)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{label}.{task}={ends!r}: expected [worst, best], two numbers, e.g. [0.1, 1.0]") from None
+        if not (math.isfinite(worst) and math.isfinite(best)) or worst == best:
+            raise ConfigError(f"{label}.{task}={ends!r}: expected two different finite numbers [worst, best]")
+        out[str(task)] = (worst, best)
+    return out
+
+
+def section(runs: Sequence[Mapping[str, Any]], options: Mapping[str, Any], metrics: Sequence[str],
+            higher_is_better: Mapping[str, bool]) -> dict[str, Any]:
+    """The ``benchmark`` section of a summary: :func:`analyze` per metric (the primary one, if declared).
+
+    ``options`` are the checked report options (``task``, ``normalize``,
+    ``confidence``, ``n_resamples``, ``bootstrap_seed``, ``primary_metric``).
+    """
+    task_key = options["task"]
+    by_task = check_task((r["group"] for r in runs), task_key)
+    chosen = [options["primary_metric"]] if options.get("primary_metric") else list(metrics)
+    out: dict[str, Any] = {"task_key": task_key, "tasks": sorted(by_task),
+                           "methods": sorted({m for ms in by_task.values() for m in ms}), "metrics": {}}
+    for metric in chosen:
+        scores, seeds, missing = score_table(runs, task_key, metric)
+        out["metrics"][metric] = analyze(
+            scores, metric=metric, higher_is_better=higher_is_better.get(metric, True),
+            normalization=options.get("normalize"), confidence=options["confidence"],
+            n_resamples=options["n_resamples"], seed=options["bootstrap_seed"], seeds=seeds, missing=missing,
+            task_key=task_key)
     return out
