@@ -479,10 +479,12 @@ def improvement_bootstrap(x_columns: Sequence[np.ndarray], y_columns: Sequence[n
         shapes.setdefault((len(x), len(y)), []).append(t)
     total = np.zeros(x_counts[0].shape[0])
     for (nx, ny), ts in shapes.items():
-        w = np.stack([_wins(x_columns[t], y_columns[t]) for t in ts])  # (G, nx, ny)
-        cx = np.stack([x_counts[t] for t in ts]).astype(np.float64)  # (G, B, nx)
-        cy = np.stack([y_counts[t] for t in ts]).astype(np.float64)
-        total += np.einsum("gbj,gbj->b", np.matmul(cx, w), cy) / (nx * ny)
+        # float32 is exact here: every product and partial sum is a multiple of 1/2 below n_x n_y max(n_x, n_y) <= 2**22
+        dtype = np.float32 if nx * ny * max(nx, ny) <= 2 ** 22 else np.float64
+        w = np.stack([_wins(x_columns[t], y_columns[t]) for t in ts]).astype(dtype)  # (G, nx, ny)
+        cx = np.stack([x_counts[t] for t in ts]).astype(dtype)  # (G, B, nx)
+        cy = np.stack([y_counts[t] for t in ts]).astype(dtype)
+        total += np.einsum("gbj,gbj->b", np.matmul(cx, w), cy, dtype=np.float64) / (nx * ny)
     return total / len(x_columns)
 
 

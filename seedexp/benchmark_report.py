@@ -20,7 +20,14 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["markdown", "to_csv", "picture_names", "write_pictures"]
+__all__ = ["markdown", "to_csv", "picture_names", "write_pictures", "per_group_plot", "MAX_PLOT_GROUPS", "MAX_PAIRS_SHOWN"]
+
+#: Above this many (method, task) groups, summary.png (a box per group) is not drawn: it would be
+#: hundreds of boxes wide, and the benchmark pictures show the methods across tasks.
+MAX_PLOT_GROUPS = 60
+
+#: Above this many pairs, the probability-of-improvement picture shows each method against the best-ranked one.
+MAX_PAIRS_SHOWN = 28
 
 _TITLES = {"mean": "mean", "median": "median", "iqm": "IQM", "optimality_gap": "optimality gap"}
 
@@ -135,7 +142,9 @@ def markdown(summary: Mapping[str, Any]) -> list[str]:
         out += ["", "P(A > B): the probability that a run of A beats a run of B on the same task (ties 1/2), averaged "
                 "over tasks; its interval resamples the seeds of A and of B independently (as rliable). Wilcoxon: "
                 "signed-rank test of the per-task means over tasks, Holm-adjusted across pairs.", "",
-                "Pictures: " + ", ".join(f"`{name}`" for name in picture_names(metric)), ""]
+                "Pictures: " + ", ".join(f"`{name}`" for name in picture_names(metric))
+                + ("" if per_group_plot(summary) else f" (no `summary.png`: {len(summary['groups'])} groups, one box "
+                   f"each, would not be readable)") + ".", ""]
     if not summary.get("baseline"):
         out += ["Per-task paired comparisons: none (the question is answered across tasks above); declare "
                 "`report.baseline=METHOD` to compare every method with it on each task, seed by seed.", ""]
@@ -162,6 +171,11 @@ def to_csv(summary: Mapping[str, Any]) -> str:
             w.writerow([metric, f"{pr['a']} > {pr['b']}", "p_improvement", repr(pr["p"]), repr(pr["ci_low"]),
                         repr(pr["ci_high"]), len(b["tasks"]), kind])
     return buf.getvalue()
+
+
+def per_group_plot(summary: Mapping[str, Any]) -> bool:
+    """Whether summary.png (one box per group) is drawn for this benchmark: up to :data:`MAX_PLOT_GROUPS` groups."""
+    return len(summary["groups"]) <= MAX_PLOT_GROUPS
 
 
 def picture_names(metric: str) -> list[str]:
@@ -208,7 +222,7 @@ def write_pictures(summary: Mapping[str, Any], dest: Path) -> list[Path]:
             ax.errorbar([c["estimate"] for c in cells], list(y),
                         xerr=[[c["estimate"] - c["ci_low"] for c in cells], [c["ci_high"] - c["estimate"] for c in cells]],
                         fmt="o", capsize=4)
-            ax.set_title(_TITLES[k])
+            ax.set_title(_TITLES[k] + (" (lower is better)" if k == "optimality_gap" else ""))
             ax.grid(axis="x", alpha=0.3)
         axes[0][0].set_yticks(range(len(order)), [label[m] for m in order])
         fig.suptitle(_title(summary, b, "aggregates of normalised scores" if b["normalization"]["kind"] != "raw"
@@ -221,8 +235,8 @@ def write_pictures(summary: Mapping[str, Any], dest: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         for m in order[::-1]:
             p = prof["methods"][m]
-            line, = ax.plot(prof["thresholds"], p["fraction"], label=label[m])
-            ax.fill_between(prof["thresholds"], p["ci_low"], p["ci_high"], alpha=0.2, color=line.get_color())
+            line, = ax.plot(prof["thresholds"], p["fraction"], label=label[m], drawstyle="steps-post")
+            ax.fill_between(prof["thresholds"], p["ci_low"], p["ci_high"], alpha=0.2, color=line.get_color(), step="post")
         ax.set_xlabel("score threshold τ" + (" (normalised)" if b["normalization"]["kind"] != "raw" else ""))
         ax.set_ylabel("fraction of runs with score " + (">" if prof["higher_is_better"] else "<") + " τ")
         ax.legend(fontsize=8)
@@ -232,7 +246,13 @@ def write_pictures(summary: Mapping[str, Any], dest: Path) -> list[Path]:
         _save(fig, dest / names[1], _title(summary, b, "performance profiles"))
         written.append(dest / names[1])
 
-        pairs = b["improvement"]
+        pairs, what = b["improvement"], "probability of improvement"
+        if len(pairs) > MAX_PAIRS_SHOWN:  # many methods: each against the best-ranked one
+            best = order[-1]
+            pairs = [p if p["b"] == best else {**p, "a": p["b"], "b": p["a"], "p": 1 - p["p"], "ci_low": 1 - p["ci_high"],
+                                                "ci_high": 1 - p["ci_low"]}
+                     for p in pairs if best in (p["a"], p["b"])]
+            what = f"probability of improvement over the best-ranked method, {label[best]}"
         fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(pairs) + 1.8))
         for i, pr in enumerate(pairs):
             ax.errorbar([pr["p"]], [i], xerr=[[pr["p"] - pr["ci_low"]], [pr["ci_high"] - pr["p"]]], fmt="o", capsize=4,
@@ -242,9 +262,9 @@ def write_pictures(summary: Mapping[str, Any], dest: Path) -> list[Path]:
         ax.set_xlim(0, 1)
         ax.set_xlabel("probability of improvement")
         ax.grid(axis="x", alpha=0.3)
-        ax.set_title(_title(summary, b, "probability of improvement"), fontsize=9)
+        ax.set_title(_title(summary, b, what), fontsize=9)
         fig.tight_layout()
-        _save(fig, dest / names[2], _title(summary, b, "probability of improvement"))
+        _save(fig, dest / names[2], _title(summary, b, what))
         written.append(dest / names[2])
 
         fig = _cd_figure(b, label, summary)

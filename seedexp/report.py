@@ -452,6 +452,9 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
         write_text_atomic(dest / "benchmark.csv", benchmark_report.to_csv(summary))
         if png:
             benchmark_report.write_pictures(summary, dest)
+            if not benchmark_report.per_group_plot(summary):  # the benchmark pictures show a large benchmark
+                png = False
+                (dest / "summary.png").unlink(missing_ok=True)  # not a stale one of an earlier report
     if png:
         plot(summary, dest / "summary.png")
     write_curves(summary, dest, png)  # curves.csv and curves_<metric>.png, when runs logged series
