@@ -4,7 +4,7 @@
 
 For 3 / 5 / 10 seeds x 5 / 10 / 20 tasks, draws many benchmarks of one method
 from a known distribution and counts how often the 95% stratified bootstrap
-interval (``seedexp.benchmark``: seeds resampled within each task, tasks held
+interval (``seedexp.stats.benchmark``: seeds resampled within each task, tasks held
 fixed; percentile) of each aggregate contains its true value. The estimand is
 rliable's: the same tasks, the runs re-drawn.
 
@@ -16,7 +16,7 @@ rliable's: the same tasks, the runs re-drawn.
 
 True values: the mean and the median of ``mu_t``; the IQM and the optimality
 gap (gamma = 1) of the mixture of the tasks' distributions, from 400,000 draws
-per task. With ``--write`` the table is written into ``seedexp/benchmark.py``
+per task. With ``--write`` the table is written into ``seedexp/stats/benchmark.py``
 (:data:`COVERAGE`), which the report's caveat reads.
 
 Every draw comes from one seeded generator: the figures are reproducible.
@@ -36,7 +36,7 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seedexp import benchmark as bm  # noqa: E402
+from seedexp.stats import benchmark as bm  # noqa: E402
 
 SEEDS = (3, 5, 10)
 TASKS = (5, 10, 20)
@@ -82,7 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=1000)
     parser.add_argument("--resamples", type=int, default=1000)
-    parser.add_argument("--write", action="store_true", help="write the table into seedexp/benchmark.py")
+    parser.add_argument("--write", action="store_true", help="write the table into seedexp/stats/benchmark.py")
     args = parser.parse_args()
     t0 = time.perf_counter()
     table: dict[str, dict[tuple[int, int], list[float]]] = {k: {} for k in bm.AGGREGATES}
@@ -102,7 +102,7 @@ def main() -> None:
             cells = [f"{table[k][(n, t)][0]:.1f} / {table[k][(n, t)][1]:.1f}" for t in TASKS]
             print(f"| {k} | {n} | " + " | ".join(cells) + " |")
     if args.write:
-        path = ROOT / "seedexp" / "benchmark.py"
+        path = ROOT / "seedexp" / "stats" / "benchmark.py"
         body = "{\n" + "".join(
             f"    {k!r}: {{" + ", ".join(f"({n}, {t}): ({v[0]}, {v[1]})" for (n, t), v in sorted(table[k].items()))
             + "},\n" for k in bm.AGGREGATES) + "}"

@@ -6,7 +6,7 @@ Goal: the report (read every record, per-group statistics, the benchmark
 section, every summary file and picture) in <= 10 s on 2 cores, memory bounded.
 Prints wall and CPU seconds (the CPU time of this process: the fair figure on a
 shared machine), each the median of ``--repeat`` runs: the benchmark section alone
-(``seedexp.benchmark.section``), ``aggregate()`` (records -> summary, benchmark
+(``seedexp.stats.benchmark.section``), ``aggregate()`` (records -> summary, benchmark
 included) and ``write_summary()`` (the same + every file and picture); and the
 peak memory of one ``write_summary`` in a fresh process (VmHWM: ru_maxrss would count the parent), next to
 that of a process that only reads the records. (Without a task, the same 1,000 groups
@@ -52,7 +52,7 @@ def make_sweep(root: Path) -> None:
 PEAK = """
 import sys
 sys.path.insert(0, {root!r})
-from seedexp.aggregate import load_records
+from seedexp.sweepdir import load_records
 from seedexp.report import write_summary
 if {full!r}:
     write_summary({sweep!r}, out_dir={out!r}, task={task!r})
@@ -69,8 +69,10 @@ def peak_mb(sweep: Path, out: Path, full: bool) -> float:
 
 
 def main() -> None:
-    from seedexp import benchmark
-    from seedexp.aggregate import _runs, aggregate, check_options, load_records
+    from seedexp.stats import benchmark
+    from seedexp.stats.options import check_options
+    from seedexp.stats.summary import runs_of
+    from seedexp.sweepdir import aggregate, load_records
     from seedexp.report import write_summary
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,7 +87,7 @@ def main() -> None:
             print(f"wrote {METHODS * TASKS * SEEDS} records ({METHODS} methods x {TASKS} tasks x {SEEDS} seeds) in "
                   f"{time.perf_counter() - t0:.1f} s")
         records, _ = load_records(root)
-        runs, _ = _runs(records, None)
+        runs, _ = runs_of(records, None)
         opt = check_options(task=TASK)
         times: dict[str, list[tuple[float, float]]] = {"section": [], "aggregate": [], "write_summary": []}
 

@@ -260,8 +260,8 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
             out += ["Losses and errors are often skewed across seeds: there the t interval of the mean covers less "
                     "than its level (82-88% for lognormal data at n ≤ 30, BENCHMARKS.md); the median's interval and "
                     "the geometric mean's log-scale interval hold it.", ""]
-    if summary.get("benchmark"):  # methods x tasks x seeds (seedexp.benchmark_report)
-        from .benchmark_report import markdown as benchmark_markdown
+    if summary.get("benchmark"):  # methods x tasks x seeds (seedexp.report_benchmark)
+        from .report_benchmark import markdown as benchmark_markdown
 
         out += benchmark_markdown(summary)
     if summary["comparisons"]:
@@ -447,7 +447,7 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     write_text_atomic(dest / "runs.csv", runs_csv(summary))
     write_text_atomic(dest / "summary.md", to_markdown(summary))
     if summary.get("benchmark"):
-        from . import benchmark_report
+        from . import report_benchmark as benchmark_report
 
         write_text_atomic(dest / "benchmark.csv", benchmark_report.to_csv(summary))
         if png:

@@ -12,7 +12,8 @@ import pytest
 import seedexp
 from seedexp.stats.options import check_options
 from seedexp.errors import ConfigError
-from seedexp.record import SCHEMA, group_of, write_record
+from seedexp.record import SCHEMA, group_of
+from seedexp.sweepdir import write_record
 from seedexp.report import write_summary
 
 from conftest import ROOT, run_seedexp

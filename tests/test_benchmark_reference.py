@@ -1,4 +1,4 @@
-"""seedexp.benchmark against the references: rliable (aggregates, P(X>Y), profiles, stratified bootstrap),
+"""seedexp.stats.benchmark against the references: rliable (aggregates, P(X>Y), profiles, stratified bootstrap),
 autorank, scipy.stats and scikit-posthocs (ranks, Friedman, Nemenyi, critical difference, Wilcoxon-Holm).
 
 Equality criteria:
@@ -26,7 +26,7 @@ import re
 import numpy as np
 import pytest
 
-from seedexp import benchmark as bm
+from seedexp.stats import benchmark as bm
 from seedexp.errors import ConfigError
 
 rly = pytest.importorskip("rliable.library")

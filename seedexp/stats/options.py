@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..seeds import check_seed
-from ..benchmark import BENCHMARK_DEFAULTS, check_benchmark_options
+from .benchmark import BENCHMARK_DEFAULTS, check_benchmark_options
 from .curves import CURVE_DEFAULTS, check_curve_options
 
 __all__ = ["DEFAULTS", "TESTS", "CORRECTIONS", "Options", "check_options", "option_label",
@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "target_difference": None,
     "power": 0.8,
     **CURVE_DEFAULTS,  # curve_align, curve_threshold, curve_points (seedexp.stats.curves)
-    **BENCHMARK_DEFAULTS,  # task, normalize (seedexp.benchmark)
+    **BENCHMARK_DEFAULTS,  # task, normalize (seedexp.stats.benchmark)
 }
 TESTS = ("t", "permutation")
 CORRECTIONS = ("holm", "bh", "none")

@@ -210,8 +210,8 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
     runs, warn = runs_of(records, planned)
     group_names = sorted({r["group"] for r in runs})
     task = opt.get("task")
-    if task is not None:  # a benchmark (seedexp.benchmark): the task key is checked before any work
-        from .. import benchmark
+    if task is not None:  # a benchmark (seedexp.stats.benchmark): the task key is checked before any work
+        from . import benchmark
 
         benchmark.check_task(group_names, task)
     metric_names, direction = _metrics(runs, opt, series_metrics)

@@ -1,4 +1,4 @@
-"""Render a summary's benchmark section (:mod:`seedexp.benchmark`): markdown, benchmark.csv and four pictures.
+"""Render a summary's benchmark section (:mod:`seedexp.stats.benchmark`): markdown, benchmark.csv and four pictures.
 
 Pictures, one set per metric of the section, each titled with the metric, the
 method (stratified bootstrap, its level and resamples) and the n of methods,

@@ -66,8 +66,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ConfigError
-from .seeds import check_seed, stream_key
+from ..errors import ConfigError
+from ..seeds import check_seed, stream_key
 
 __all__ = [
     "AGGREGATES", "COVERAGE", "COVERAGE_SLACK", "split_group", "check_task", "task_pairs", "check_normalize", "section", "BENCHMARK_DEFAULTS", "check_benchmark_options", "normalize", "aggregates", "stratified_draws",
