@@ -143,7 +143,8 @@ def test_python_sweep_takes_the_task_and_refuses_one_it_does_not_sweep(tmp_path)
 def test_example_benchmark_from_yaml_and_the_report_flag(tmp_path):
     """The README's benchmark command, as written, in a fresh directory; then `seedexp report --task` on it."""
     shutil.copytree(ROOT / "conf", tmp_path / "conf")
-    readme = (ROOT / "README.md").read_text().split("## A benchmark: methods × tasks × seeds", 1)[1].split("\n## ", 1)[0]
+    readme = (ROOT / "README.md").read_text().split("## A benchmark: methods × tasks × seeds", 1)[1]
+    readme = re.split(r"\n## (?!Benchmark: )", readme, maxsplit=1)[0]  # up to the next section (not the shown output)
     command = re.search(r"```bash\n(seedexp --config-dir conf --config-name benchmark_datasets[^\n]*)\n", readme).group(1)
     proc = run_seedexp(command.split()[1:], tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
