@@ -9,7 +9,8 @@ shared machine), each the median of ``--repeat`` runs: the benchmark section alo
 (``seedexp.stats.benchmark.section``), ``aggregate()`` (records -> summary, benchmark
 included) and ``write_summary()`` (the same + every file and picture); and the
 peak memory of one ``write_summary`` in a fresh process (VmHWM: ru_maxrss would count the parent), next to
-that of a process that only reads the records. (Without a task, the same 1,000 groups
+that of a process that only imports the libraries the report uses, and of one
+that only reads the records. (Without a task, the same 1,000 groups
 would be compared pair by pair: 499,500 paired tests, the issue's complaint.)
 """
 
@@ -29,7 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seedexp.record import SCHEMA, group_of, write_json_atomic  # noqa: E402
+from seedexp.record import SCHEMA, group_of  # noqa: E402
+from seedexp.sweepdir import write_json_atomic  # noqa: E402
 
 METHODS, TASKS, SEEDS = 20, 50, 10
 TASK = "experiment.dataset"
@@ -54,17 +56,21 @@ import sys
 sys.path.insert(0, {root!r})
 from seedexp.sweepdir import load_records
 from seedexp.report import write_summary
-if {full!r}:
+if {mode!r} == "report":
     write_summary({sweep!r}, out_dir={out!r}, task={task!r})
-else:
+elif {mode!r} == "records":
     load_records({sweep!r})
+else:  # the libraries a report imports, and nothing else
+    import matplotlib, scipy.stats, statsmodels.stats.multitest, seedexp.report_benchmark, seedexp.stats.benchmark
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
 print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024)
 """
 
 
-def peak_mb(sweep: Path, out: Path, full: bool) -> float:
-    """Peak RSS (MB) of a fresh process that writes the whole report, or only reads the records."""
-    code = PEAK.format(root=str(ROOT), sweep=str(sweep), out=str(out), full=full, task=TASK)
+def peak_mb(sweep: Path, out: Path, mode: str) -> float:
+    """Peak RSS (MB) of a fresh process that writes the whole report, only reads the records, or only imports."""
+    code = PEAK.format(root=str(ROOT), sweep=str(sweep), out=str(out), mode=mode, task=TASK)
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
@@ -107,15 +113,17 @@ def main() -> None:
         assert summary["n_ok"] == METHODS * TASKS * SEEDS
         assert len(section["metrics"]["acc"]["improvement"]) == METHODS * (METHODS - 1) // 2
         med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
-        with_task = peak_mb(root, Path(tmp) / "peak_task", True)
-        without = peak_mb(root, Path(tmp) / "peak_plain", False)
+        with_task = peak_mb(root, Path(tmp) / "peak_task", "report")
+        without = peak_mb(root, Path(tmp) / "peak_plain", "records")
+        imports = peak_mb(root, Path(tmp) / "peak_imports", "imports")
         print(json.dumps({k: {"wall_s": round(w, 2), "cpu_s": round(c, 2)} for k, (w, c) in med.items()}))
         w, c = med["write_summary"]
         print(f"benchmark section: {med['section'][1]:.2f} s CPU; aggregate() with the section: "
               f"{med['aggregate'][1]:.2f} s CPU; write_summary() (every file and picture): {c:.2f} s CPU, "
               f"{w:.2f} s wall (goal <= 10 s: {'met' if min(w, c) <= 10 else 'NOT met'})")
-        print(f"peak memory of a fresh process: {with_task:.0f} MB for the whole report, {without:.0f} MB to read "
-              f"the records only (+{with_task - without:.0f} MB)")
+        print(f"peak memory of a fresh process: {with_task:.0f} MB for the whole report; {imports:.0f} MB to import "
+              f"the libraries it uses (+{with_task - imports:.0f} MB for the data); {without:.0f} MB to read the "
+              "records only")
 
 
 if __name__ == "__main__":

@@ -138,6 +138,10 @@ def test_python_sweep_takes_the_task_and_refuses_one_it_does_not_sweep(tmp_path)
         seedexp.sweep(_cell, seeds=2, params={"dataset": ["x"], "model": ["a"]}, task="data", out=tmp_path / "no",
                       progress=False)
     assert not (tmp_path / "no").exists()  # refused before any run
+    with pytest.raises(ConfigError, match=r"^task dataset=x was run with one method only \(model=a\)"):
+        seedexp.sweep(_cell, seeds=2, params={"dataset": ["x", "yy"], "model": ["a"]}, report={"task": "dataset"},
+                      out=tmp_path / "one", progress=False)
+    assert not list((tmp_path / "one").rglob("result.json"))  # checked on the plan, before any run
 
 
 def test_example_benchmark_from_yaml_and_the_report_flag(tmp_path):
