@@ -167,4 +167,9 @@ def test_example_benchmark_from_yaml_and_the_report_flag(tmp_path):
     assert proc.returncode == 0 and "min-max per task" in proc.stdout, proc.stderr
     proc = run_seedexp(["report", str(sweep), "--task", "dataset", "--no-write"], tmp_path)
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
-    assert "report.task='dataset' is not a swept key" in proc.stderr or "--task='dataset'" in proc.stderr
+    assert "report.task='dataset' is not a swept key" in proc.stderr
+    # the YAML key, mistyped on the command line: one line before any run
+    proc = run_seedexp(["--config-dir", "conf", "--config-name", "benchmark_datasets", "-m", "report.task=dataset",
+                        "hydra.sweep.dir=bad"], tmp_path)
+    assert proc.returncode != 0 and "report.task='dataset' is not a swept key" in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and not list((tmp_path / "bad").rglob("result.json"))
