@@ -39,6 +39,8 @@ _HELP = {
     "curve_align": "runs of a series with different steps: exact (default: refuse), common or interpolate",
     "curve_threshold": "curves: the value whose first reaching step is summarized, metric=value,...",
     "curve_points": "curves: steps kept in summary.json, curves.csv and the figures (default 1000)",
+    "task": "a benchmark: the swept key whose values are the tasks (e.g. experiment.dataset); groups are then methods",
+    "normalize": "benchmark scores per task: none (raw), minmax, or task=worst:best,... (reference scores)",
 }
 
 

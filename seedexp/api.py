@@ -142,7 +142,7 @@ def _run_chunk(fn: Callable[..., Any], jobs: list[tuple[dict[str, Any], int]], o
 def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30, params: Mapping[str, Sequence[Any]] | None = None,
           *, n_jobs: int = 1, out: str | os.PathLike | None = None, pins: Mapping[str, int] | None = None,
           strict: bool = False, threads: int | None = None, resume: bool = True, progress: bool = True,
-          report: Mapping[str, Any] | None = None, tracking: Any = None) -> "Summary":
+          report: Mapping[str, Any] | None = None, tracking: Any = None, task: str | None = None) -> "Summary":
     """Run ``fn`` for every seed and every combination of ``params``; summarize.
 
     Parameters
@@ -174,6 +174,10 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
         ``{"backend": "mlflow", "uri": "http://127.0.0.1:5000"}`` (see
         :func:`seedexp.tracking.check_config`; checked before any run). A tracker
         that is down is one warning: the sweep's files are complete.
+    task : str, optional
+        A benchmark: the key of ``params`` whose values are the tasks (data sets,
+        environments), e.g. ``"dataset"``. The other keys make the methods, compared
+        across tasks (``report.task``; see :mod:`seedexp.stats.benchmark`).
 
     Returns
     -------
@@ -186,6 +190,11 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
 
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ConfigError(f"n_jobs={n_jobs!r} must be an integer >= 1")
+    if task is not None:  # a benchmark: the task is one of the swept keys
+        if not isinstance(task, str) or task not in (params or {}):
+            raise ConfigError(f"task={task!r} is not a key of params; the swept keys are: "
+                              f"{', '.join(params or {}) or '(none)'}")
+        report = {**dict(report or {}), "task": task}
     options = check_options(report)  # before any run: a typo here must not cost the sweep
     if tracking is not None:
         from .tracking import check_config

@@ -101,6 +101,10 @@ def run_sweep(sweep_dir: Path, launch: Callable[[list[str]], None], *, options: 
     Outcome
     """
     opt = check_options(options)
+    if opt["task"] is not None and planned:  # a benchmark's task key, checked on the plan before any run
+        from .stats.benchmark import check_task
+
+        check_task((p["group"] for p in planned), opt["task"])
     out = Outcome()
     with sweep_lock(sweep_dir):
         clean_orphans(sweep_dir)

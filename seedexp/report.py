@@ -260,6 +260,10 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
             out += ["Losses and errors are often skewed across seeds: there the t interval of the mean covers less "
                     "than its level (82-88% for lognormal data at n ≤ 30, BENCHMARKS.md); the median's interval and "
                     "the geometric mean's log-scale interval hold it.", ""]
+    if summary.get("benchmark"):  # methods x tasks x seeds (seedexp.report_benchmark)
+        from .report_benchmark import markdown as benchmark_markdown
+
+        out += benchmark_markdown(summary)
     if summary["comparisons"]:
         base = f", each against the baseline {summary['baseline']}" if summary["baseline"] else ""
         out += [f"## Paired comparisons (same seeds{base})", "", comparisons_table(summary)]
@@ -442,6 +446,15 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     write_text_atomic(dest / "summary.csv", to_csv(summary))
     write_text_atomic(dest / "runs.csv", runs_csv(summary))
     write_text_atomic(dest / "summary.md", to_markdown(summary))
+    if summary.get("benchmark"):
+        from . import report_benchmark as benchmark_report
+
+        write_text_atomic(dest / "benchmark.csv", benchmark_report.to_csv(summary))
+        if png:
+            benchmark_report.write_pictures(summary, dest)
+            if not benchmark_report.per_group_plot(summary):  # the benchmark pictures show a large benchmark
+                png = False
+                (dest / "summary.png").unlink(missing_ok=True)  # not a stale one of an earlier report
     if png:
         plot(summary, dest / "summary.png")
     write_curves(summary, dest, png)  # curves.csv and curves_<metric>.png, when runs logged series

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["seedexp.seeds", "seedexp.frameworks", "seedexp.sklearn", "seedexp.frameworks.torch", "seedexp.api",
+@pytest.mark.parametrize("name", ["seedexp.seeds", "seedexp.stats.benchmark", "seedexp.frameworks", "seedexp.sklearn", "seedexp.frameworks.torch", "seedexp.api",
                                   "seedexp.frameworks.keras", "seedexp.frameworks.jax", "seedexp.tuning.space",
                                   "seedexp.tuning.api"])
 def test_examples(name):

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..seeds import check_seed
+from .benchmark import BENCHMARK_DEFAULTS, check_benchmark_options
 from .curves import CURVE_DEFAULTS, check_curve_options
 
 __all__ = ["DEFAULTS", "TESTS", "CORRECTIONS", "Options", "check_options", "option_label",
@@ -41,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "target_difference": None,
     "power": 0.8,
     **CURVE_DEFAULTS,  # curve_align, curve_threshold, curve_points (seedexp.stats.curves)
+    **BENCHMARK_DEFAULTS,  # task, normalize (seedexp.stats.benchmark)
 }
 TESTS = ("t", "permutation")
 CORRECTIONS = ("holm", "bh", "none")
@@ -184,6 +186,7 @@ def check_options(options: Mapping[str, Any] | None = None, *, style: str = "pyt
     out["target_halfwidth"] = _per_metric(out["target_halfwidth"], lab["target_halfwidth"], "0.01")
     out["target_difference"] = _per_metric(out["target_difference"], lab["target_difference"], "0.02")
     check_curve_options(out, lab.__getitem__)
+    check_benchmark_options(out, lab.__getitem__)
     return Options(out)
 
 

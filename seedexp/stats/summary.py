@@ -209,16 +209,25 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
     """
     runs, warn = runs_of(records, planned)
     group_names = sorted({r["group"] for r in runs})
+    task = opt.get("task")
+    if task is not None:  # a benchmark (seedexp.stats.benchmark): the task key is checked before any work
+        from . import benchmark
+
+        benchmark.check_task(group_names, task)
     metric_names, direction = _metrics(runs, opt, series_metrics)
-    baseline = resolve_baseline(opt["baseline"], group_names) if opt["baseline"] is not None else None
+    baseline = resolve_baseline(opt["baseline"], group_names) if opt["baseline"] is not None and task is None \
+        else opt["baseline"]
     groups, series = [], {}
     for name in group_names:
         group, by_metric = _group(name, [r for r in runs if r["group"] == name], metric_names, opt)
         groups.append(group)
         series.update(((name, m), values) for m, values in by_metric.items())
     warn += _small_n_warnings(groups, metric_names)
-    pairs = [(g, baseline) for g in group_names if g != baseline] if baseline is not None \
-        else list(itertools.combinations(group_names, 2))
+    if task is not None:  # within a task only: each method against the baseline method
+        pairs = benchmark.task_pairs(group_names, task, opt["baseline"])
+    else:
+        pairs = [(g, baseline) for g in group_names if g != baseline] if baseline is not None \
+            else list(itertools.combinations(group_names, 2))
     comparisons = _comparisons(series, metric_names, pairs, direction, opt)
     warn += _verdicts(comparisons, direction, opt)
     survivorship = _survivorship(groups, metric_names, opt)
@@ -249,6 +258,7 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
         "methods": _methods(opt),
         "versions": _versions(),
         "runs": [{k: r[k] for k in ("group", "seed", "status", "path", "metrics")} for r in runs],
+        **({"benchmark": benchmark.section(runs, opt, metric_names, direction)} if task is not None else {}),
     }
 
 
