@@ -136,8 +136,11 @@ def comparisons_table(summary: Mapping[str, Any], metric: str | None = None) -> 
         "|---|---|---|---:|---|---|---:|---:|---|---|",
     ]
     label = _labels(summary)
+    fixed_n_only = bool(summary.get("stopping"))  # seed=auto: the sequential verdict is the valid one
     for c in rows:
-        if c["better"] is not None:
+        if c["better"] is not None and fixed_n_only:
+            verdict = f"{label.get(c['better'], c['better'])} better (fixed-n; not valid after seed=auto)"
+        elif c["better"] is not None:
             verdict = f"**{label.get(c['better'], c['better'])} better**"
         elif c["pvalue"] is None:
             verdict = "no test (the differences do not vary)"
@@ -241,7 +244,8 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
         + (f" Every group has `{_shared(summary)}`; the tables name groups by what tells them apart."
            if _shared(summary) else ""),
         "",
-        f"**Method:** mean with its {level} Student t interval; n = seeds with a finite value (⚠: n < 5, the "
+        *stopping_section(summary),  # seed=auto: the verdict of the design that was run, before any fixed-n table
+        f"**Method{' of the fixed-n tables' if summary.get('stopping') else ''}:** mean with its {level} Student t interval; n = seeds with a finite value (⚠: n < 5, the "
         "interval leans on normality; no interval at n < 2)"
         + (f"; BCa bootstrap interval ({opt['n_resamples']} resamples) as a second column from n ≥ "
            f"{opt['bootstrap_min_n']}" if any(g['metrics'][m]['boot_ci_low'] is not None for g in summary['groups']
@@ -252,7 +256,6 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
     ]
     if summary["warnings"]:
         out += ["**Warnings**", ""] + [f"- ⚠ {w}" for w in summary["warnings"]] + [""]
-    out += stopping_section(summary)  # adaptive sweeps (seed=auto) only
     for metric in summary["metrics"]:
         primary = " — primary metric" if metric == summary["primary_metric"] else ""
         out += [f"## {metric} ({_direction(summary, metric)}){primary}", "", *_metric_table(summary, metric), ""]
@@ -266,7 +269,8 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
         out += benchmark_markdown(summary)
     if summary["comparisons"]:
         base = f", each against the baseline {summary['baseline']}" if summary["baseline"] else ""
-        out += [f"## Paired comparisons (same seeds{base})", "", comparisons_table(summary)]
+        fixed_n = " — fixed-n, not valid at a seed=auto stop" if summary.get("stopping") else ""
+        out += [f"## Paired comparisons (same seeds{base}){fixed_n}", "", comparisons_table(summary)]
     out += curves_section(summary)  # runs that logged per-step series (seedexp.report_curves)
     if summary["planning"]:
         out += ["## How many seeds", "", planning_table(summary)]
@@ -436,7 +440,7 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     summary = aggregate(sweep_dir, options=opt)  # reads only; refuses a directory that is not a seedexp sweep
     stopping, problem = load_stopping(sweep_dir)
     if stopping is not None:
-        summary["stopping"] = stopping
+        summary["stopping"] = {**stopping, "fixed_n_tables_valid": False}  # the verdict is the design's, not theirs
     if problem:
         summary["corrupt"].append(problem)
     check_destination(dest)
@@ -467,13 +471,29 @@ def _bound(x: Any) -> str:
     return "unbounded" if x is None else _fmt(x)
 
 
+_DESIGN_NAMES = {"group_sequential": "group-sequential design", "confidence_sequence": "confidence sequence"}
+_INTERVAL_NAMES = {"fixed-width": "fixed-width (mean ± target)", "repeated": "repeated CI",
+                   "anytime-valid": "anytime-valid"}
+
+#: Said after the verdict of an adaptive sweep, and above the fixed-n tables.
+FIXED_N_NOTE = ("The tables below are fixed-n methods: their intervals, p-values and verdicts assume the number of "
+                "seeds was fixed before the runs. A seed=auto sweep stopped when its data said so, so they are not "
+                "valid here (under no true difference, the fixed-n verdict at such a stop says \"better\" in about "
+                "8% of sweeps instead of 5%: BENCHMARKS.md); quote the verdict of seed=auto above.")
+
+
 def stopping_section(summary: Mapping[str, Any]) -> list[str]:
-    """The "Adaptive stopping" section of summary.md: why the sweep stopped, and its anytime-valid intervals."""
+    """The verdict of an adaptive sweep (seed=auto), from the design that was run: why it stopped, its intervals.
+
+    ``to_markdown`` puts it first, before the fixed-n tables, which it labels as
+    not valid at a data-dependent stop.
+    """
     st = summary.get("stopping")
     if not st:
         return []
     rule = st.get("rule") or {}
     level = f"{100 * float(st.get('confidence', 0.95)):g}%"
+    design = st.get("design") or "confidence_sequence"  # stopping.json files written before the designs
     if st.get("stop"):
         head = f"**Stopped after {st.get('n_seeds')} seeds** ({st.get('cause')}): {st.get('reason')}."
     else:
@@ -481,24 +501,38 @@ def stopping_section(summary: Mapping[str, Any]) -> list[str]:
                 "command to go on.")
     given = ", ".join(f"stop.{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in rule.items()
                       if v is not None and k != "confidence")
-    out = ["## Adaptive stopping (seed=auto)", "", head, "",
-           f"Rule: {given}, on `{st.get('metric')}` ({st.get('metric_source')}). Method: {st.get('method')}: each "
-           f"interval below covers its true mean with probability ≥ {level} at whatever seed count the sweep "
-           "stopped, whatever made it stop. The t intervals and p-values of the other tables are fixed-n methods "
-           "and can cover less after a data-dependent stop: quote these.", "",
-           f"| group | n | mean | {level} anytime-valid interval | half-width |", "|---|---:|---:|---|---:|"]
+    if design == "group_sequential":
+        guarantee = (f"a repeated CI covers its true mean with probability ≥ {level} at every look at once, "
+                     "whatever made the sweep stop; a fixed-width interval (mean ± stop.halfwidth, for a group that "
+                     f"met the target) covers with probability ≥ {level} at the seed count the half-width rule "
+                     f"stopped at. Looks: {len(st.get('looks') or [])}, at seed counts "
+                     f"{_looks_text(st.get('looks') or [])}")
+    else:
+        guarantee = (f"each interval below covers its true mean with probability ≥ {level} at whatever seed count the "
+                     "sweep stopped, whatever made it stop")
+    out = [f"## Verdict of seed=auto ({_DESIGN_NAMES.get(design, design)})", "", head, "",
+           f"Rule: {given}, on `{st.get('metric')}` ({st.get('metric_source')}). Method: {st.get('method')}: "
+           f"{guarantee}.", "",
+           f"| group | n | mean | {level} interval | half-width | interval |", "|---|---:|---:|---|---:|---|"]
     n_seeds = int(st.get("n_seeds") or 0)
     if any(r.get("seed", -1) >= n_seeds and r.get("status") != "missing" for r in summary.get("runs") or []):
         out[-2:-2] = [f"⚠ This directory also holds runs of seeds ≥ {n_seeds}, which the rule did not look at (an "
                       "earlier sweep's, or a batch this one did not finish): the other tables count them; the "
                       f"intervals here are those of seeds 0-{n_seeds - 1}.", ""]
     out += [f"| {g.get('group')} | {g.get('n')} | {_fmt(g.get('mean'))} | [{_bound(g.get('low'))}, "
-            f"{_bound(g.get('high'))}] | {_bound(g.get('halfwidth'))} |" for g in st["groups"]]
+            f"{_bound(g.get('high'))}] | {_bound(g.get('halfwidth'))} | "
+            f"{_INTERVAL_NAMES.get(g.get('method') or 'anytime-valid', g.get('method'))} |" for g in st["groups"]]
     if st["comparisons"]:
-        out += ["", "| group − baseline | pairs | mean difference [anytime-valid interval] | anytime p | verdict |",
+        kind = "repeated" if design == "group_sequential" else "anytime"
+        out += ["", f"| group − baseline | pairs | mean difference [{kind} interval] | {kind} p | verdict |",
                 "|---|---:|---|---:|---|"]
         out += [f"| {c.get('group')} − {c.get('baseline')} | {c.get('n')} | {_fmt(c.get('mean_diff'))} "
                 f"[{_bound(c.get('low'))}, {_bound(c.get('high'))}] ({100 * float(c.get('confidence', 0)):g}%) | "
-                f"{_fmt_p(c.get('p_value'))} | {c.get('state')} |" for c in st["comparisons"]]
-    return out + [""]
+                f"{_fmt_p(c.get('p_value'))} | **{c.get('state')}** |" for c in st["comparisons"]]
+    return out + ["", FIXED_N_NOTE, ""]
 
+
+def _looks_text(looks: list[Any]) -> str:
+    if len(looks) <= 8:
+        return ", ".join(str(k) for k in looks) or "none"
+    return ", ".join(str(k) for k in looks[:4]) + ", ..., " + ", ".join(str(k) for k in looks[-2:])
