@@ -169,15 +169,19 @@ def planning_table(summary: Mapping[str, Any], metric: str | None = None) -> str
                   key=lambda r: order.get(r["metric"], 0))
     opt = summary["options"]
     level = _level(summary)
+    assurance = next((r.get("assurance") for r in rows if r.get("assurance")), None)
+    assured = f" ({100 * assurance:g}% assurance)" if assurance else ""
     lines = [
-        f"| metric | group | n | std | half-width now | seeds for ±target | sd of differences | "
-        f"seeds for {100 * opt['power']:g}% power |",
+        f"| metric | group | n | std | half-width now | seeds for ±target{assured} | sd of differences | "
+        f"seeds for {100 * opt['power']:g}% power{assured} |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     label = _labels(summary)
     for r in rows:
+        known = r.get("seeds_for_halfwidth_known_sd")
         hw = "–" if r["target_halfwidth"] is None else (
-            f"{r['seeds_for_halfwidth'] or 'out of reach'} (±{_fmt(r['target_halfwidth'])})")
+            f"{r['seeds_for_halfwidth'] or 'out of reach'} (±{_fmt(r['target_halfwidth'])})"
+            + (f", {known} if the sd were known" if known and assurance else ""))
         pw = "–" if r["target_difference"] is None else (
             f"{r['seeds_for_power'] or 'out of reach'} (Δ={_fmt(r['target_difference'])})")
         sd = "–" if r["sd_diff"] is None else _fmt(r["sd_diff"]) + ("" if r["sd_diff_basis"].startswith("paired")
@@ -185,13 +189,20 @@ def planning_table(summary: Mapping[str, Any], metric: str | None = None) -> str
         lines.append(f"| {r['metric']} | {label.get(r['group'], r['group'])} | {r['n']} | {_fmt(r['std'])} | "
                      f"±{_fmt(r['halfwidth_now'])} | {hw} | {sd} | {pw} |")
     alpha = rows[0]["alpha"] if rows else 1 - opt["confidence"]
+    if assurance:
+        promise = (f" The sd of these n seeds is an estimate, so each plan holds with {100 * assurance:g}% assurance: "
+                   f"re-run with that many seeds (the ones already run are re-used), and the half-width is met in "
+                   f"{100 * assurance:g}% of such sweeps (Kupper-Hafner probability, the sd's uncertainty included); "
+                   f"the power is planned at the sd's one-sided {100 * assurance:g}% upper confidence bound, so it "
+                   f"is reached with probability {100 * assurance:g}%.")
+    else:
+        promise = " Both treat the observed std as the true one: read them as \"about\"."
     lines.append(
         f"\nHalf-width of the {level} t interval of the mean; seeds for a target half-width "
         f"(`report.target_halfwidth`) and for {100 * opt['power']:g}% power of the paired t-test against a "
         f"difference Δ (`report.target_difference`) at α = {alpha:.3g}"
         + (" (α / number of comparisons, as the correction demands)" if opt["correction"] != "none" else "")
-        + ". Both treat the observed std as the true one: read them as \"about\". "
-        "sd of differences: the largest among the group's comparisons; √2·std where it has none."
+        + "." + promise + " sd of differences: the largest among the group's comparisons; √2·std where it has none."
     )
     if opt["target_halfwidth"] is None and opt["target_difference"] is None:
         lines.append("Set `report.target_halfwidth` and/or `report.target_difference` "

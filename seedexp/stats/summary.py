@@ -471,10 +471,12 @@ def _methods(opt: Mapping[str, Any]) -> dict[str, str]:
         "effect_size": f"d_z = mean(diff) / sd(diff), {level} interval by inverting the noncentral t distribution",
         "win_rate": f"share of shared seeds where A is better by the metric's direction (ties apart), "
                     f"exact Clopper-Pearson {level} interval (scipy.stats.binomtest)",
-        "planning": f"seeds for a {level} t interval of half-width target_halfwidth, treating the observed std as "
-                    f"the true one; seeds for {100 * opt['power']:g}% power of the paired t-test at a "
-                    "difference of target_difference (statsmodels TTestPower), at alpha / (number of "
-                    "comparisons) when corrected",
+        "planning": f"seeds for a {level} t interval of half-width target_halfwidth, met with 80% assurance over "
+                    "the uncertainty of the observed std (Kupper-Hafner probability of achieving the half-width, "
+                    "the sweep's seeds re-used); seeds for "
+                    f"{100 * opt['power']:g}% power of the paired t-test at a difference of target_difference "
+                    "(statsmodels TTestPower) at the std's one-sided 80% upper confidence bound, at alpha / "
+                    "(number of comparisons) when corrected (seedexp.planning)",
         "survivorship": "per metric: seeds lost (not ok, or a non-finite value); a group whose loss rate differs "
                         "from the others' (Fisher exact test, Holm-adjusted) is flagged",
     }
