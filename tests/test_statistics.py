@@ -28,7 +28,7 @@ from seedexp.planning import halfwidth_at, seeds_for_difference, seeds_for_halfw
 from seedexp.record import SCHEMA
 from seedexp.sweepdir import write_record
 from seedexp.report import _fmt_noisy, figure, to_markdown, write_summary
-from seedexp.variance import source_share
+from seedexp.variance import paired_share
 
 # --------------------------------------------------------------------------- Monte Carlo: the levels hold
 
@@ -98,17 +98,35 @@ def test_difference_and_effect_size_intervals_cover():
     assert hits_t / runs >= 0.92 and hits_dz / runs >= 0.92
 
 
-def test_variance_share_interval_covers():
+@pytest.mark.fast
+@pytest.mark.parametrize("interaction", [0.0, 0.5])
+def test_variance_share_interval_holds_when_sources_interact(interaction):
+    """metric = s + o + interaction * s * o: s the studied source, o the others. N = 30 pairs."""
     rng = np.random.default_rng(9)
-    sigma_source, sigma_all = 0.6, 1.0  # true share 36%
+    runs, n = 2000, 30
+    truth = (1 + interaction ** 2) / (2 + interaction ** 2)  # E[Var(metric | o)] / Var(metric)
     hits = 0
-    runs = 800
     for _ in range(runs):
-        by_base = rng.normal(rng.normal(size=(5, 1)), sigma_source, size=(5, 6))
-        total = rng.normal(0, sigma_all, size=30)
-        r = source_share(by_base, total)
-        hits += r["share_ci_low"] <= 0.36 <= r["share_ci_high"]
-    assert hits / runs >= 0.93
+        s, s_new, o = rng.standard_normal((3, n))
+        total, varied = s + o + interaction * s * o, s_new + o + interaction * s_new * o
+        r = paired_share(total, varied)
+        hits += r["share_ci_low"] <= truth <= r["share_ci_high"]
+    assert hits / runs >= 0.93, hits / runs  # measured 0.94
+
+
+@pytest.mark.fast
+def test_the_earlier_design_with_an_f_interval_fails_under_interaction():
+    """5 base seeds x 6 values, the pooled within-base variance and an F interval: what seedexp variance did before."""
+    rng = np.random.default_rng(10)
+    runs, k, m, g = 2000, 5, 6, 0.5
+    o = rng.standard_normal((runs, k, 1))
+    s = rng.standard_normal((runs, k, m))
+    within = (s + o + g * s * o).var(axis=2, ddof=1).mean(axis=1)
+    so, oo = rng.standard_normal((2, runs, k * m))
+    share = within / (so + oo + g * so * oo).var(axis=1, ddof=1)
+    f = stats.f.ppf([0.975, 0.025], k * (m - 1), k * m - 1)
+    truth = (1 + g * g) / (2 + g * g)
+    assert np.mean((share / f[0] <= truth) & (truth <= share / f[1])) < 0.85  # measured 0.78
 
 
 # --------------------------------------------------------------------------- values: the same as scipy / statsmodels
@@ -171,22 +189,20 @@ def test_planning_matches_its_definitions_and_statsmodels():
     assert power(n) >= 0.8 > power(n - 1)
 
 
-def test_variance_share_is_the_anova_residual_mean_square():
-    import pandas as pd
-    import statsmodels.formula.api as smf
-    from statsmodels.stats.anova import anova_lm
-
+def test_variance_share_is_the_paired_estimate_with_a_jackknife_interval():
     rng = np.random.default_rng(3)
-    by_base = rng.normal(rng.normal(size=(4, 1)), 0.5, size=(4, 5))
-    total = rng.normal(0, 1, 20)
-    frame = pd.DataFrame({"y": by_base.ravel(), "base": np.repeat(range(4), 5)})
-    table = anova_lm(smf.ols("y ~ C(base)", frame).fit())
-    r = source_share(by_base, total)
-    assert r["var"] == pytest.approx(table.loc["Residual", "mean_sq"]) and r["df"] == 16
-    share = r["var"] / total.var(ddof=1)
-    assert r["share"] == pytest.approx(share)
-    assert r["share_ci_low"] == pytest.approx(share / stats.f.ppf(0.975, 16, 19))
-    assert r["share_ci_high"] == pytest.approx(share / stats.f.ppf(0.025, 16, 19))
+    total, varied = rng.normal(0, 1, 25), rng.normal(0, 1, 25)
+    r = paired_share(total, varied)
+    d2 = (total - varied) ** 2 / 2
+    assert r["var"] == pytest.approx(d2.mean()) and r["share"] == pytest.approx(d2.mean() / total.var(ddof=1))
+    loo = [np.log(np.delete(d2, i).mean() / np.delete(total, i).var(ddof=1)) for i in range(25)]  # by hand
+    se = math.sqrt(24 / 25 * np.sum((np.array(loo) - np.mean(loo)) ** 2))
+    q = stats.t.ppf(0.975, 24)
+    assert (r["share_ci_low"], r["share_ci_high"]) == pytest.approx((r["share"] * math.exp(-q * se),
+                                                                     r["share"] * math.exp(q * se)))
+    assert r["kurtosis_pvalue"] == pytest.approx(stats.kurtosistest(total - varied, alternative="greater").pvalue)
+    nan = paired_share([*total, 1.0], [*varied, float("nan")])  # a failed run drops its pair
+    assert nan["n"] == 25 and nan["share"] == pytest.approx(r["share"])
 
 
 def test_summary_adjusts_across_all_pairs_and_metrics():
