@@ -295,8 +295,8 @@ def test_next_batch_rejects_nonsense():
                                             "or null for an open-ended sweep"),
     ({"halfwidth": 0.1, "design": "fast"}, "stop.design='fast' is not accepted: one of auto, group_sequential, "
                                            "confidence_sequence"),
-    ({"halfwidth": 0.1, "spending": "linear"}, "stop.spending='linear' is not accepted: one of obrien_fleming, "
-                                               "pocock"),
+    ({"halfwidth": 0.1, "spending": "linear"}, "stop.spending='linear' is not accepted: one of pocock, "
+                                               "obrien_fleming"),
     ({"halfwidth": 0.1, "max_seeds": None, "design": "group_sequential"},
      "stop.design=group_sequential needs stop.max_seeds=<N>: the maximum its error rate is spent over (or "
      "stop.design=confidence_sequence for an open-ended sweep)"),

@@ -36,7 +36,7 @@ from ..errors import ConfigError, RecordError, SeedexpError
 from ..record import MAX_RECORD_BYTES, RECORD_NAME, group_of
 from ..stats.summary import all_ok
 from ..lifecycle import Outcome, run_sweep
-from ..sweepdir import STOPPING_NAME, read_json, read_record, write_plan, write_stopping
+from ..sweepdir import STOPPING_NAME, load_stopping, read_json, read_record, write_plan, write_stopping
 from .task import error_line, full_error, wrap_task
 
 __all__ = ["SweepDriver", "AdaptiveSweep", "wrap_task", "launcher_parallelism"]
@@ -545,10 +545,7 @@ class AdaptiveSweep:
         A resumed sweep replays its batches; looks it makes differently this time
         (another batch size) are added to these, never put in their place.
         """
-        try:
-            old = json.loads((self.sweep_dir / STOPPING_FILE).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-            return []
+        old, _ = load_stopping(self.sweep_dir)
         if not isinstance(old, dict) or old.get("rule") != self.rule.to_dict() or not isinstance(old.get("looks"), list):
             return []
         return [k for k in old["looks"] if isinstance(k, int) and not isinstance(k, bool) and k > 0]
