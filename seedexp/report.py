@@ -104,7 +104,8 @@ def to_csv(summary: Mapping[str, Any]) -> str:
     for g in summary["groups"]:
         for metric, st in g["metrics"].items():
             w.writerow([g["group"], metric, g["n_runs"],
-                        *("" if st.get(k) is None else repr(st.get(k)) for k in STAT_NAMES)])
+                        *("" if st.get(k) is None else st[k] if isinstance(st[k], str) else repr(st[k])
+                          for k in STAT_NAMES)])
     return buf.getvalue()
 
 
@@ -210,6 +211,24 @@ def planning_table(summary: Mapping[str, Any], metric: str | None = None) -> str
     return "\n".join(lines) + "\n"
 
 
+#: How the headline interval of a mean is marked when it is not the plain t interval (``ci_method``).
+_CI_MARKS = {"t": "", "lognormal-mean": " (lognormal mean)", "t, skewed": " ⚠ skewed (t)"}
+#: Said under a metric's table when one of its intervals is marked.
+SKEW_NOTES = {
+    "lognormal-mean": "(lognormal mean): these values are strongly skewed (positive, a lognormal fits them better "
+                      "than a normal, log-scale sd ≥ 0.25), where the t interval of the mean covers 82-84% at 5-10 "
+                      "seeds; the interval shown is the modified-Cox interval of a lognormal mean, which covers "
+                      "89-92% there and 95% from 30 seeds (BENCHMARKS.md).",
+    "t, skewed": "⚠ skewed (t): strongly skewed values (sample skewness ≥ 1.5) that the log cannot take (zero or "
+                 "negative): the t interval of the mean covers less than its level; read the median's interval.",
+}
+
+
+def _skew_notes(summary: Mapping[str, Any], metric: str) -> list[str]:
+    used = {g["metrics"][metric].get("ci_method") for g in summary["groups"]}
+    return [SKEW_NOTES[m] for m in ("lognormal-mean", "t, skewed") if m in used]
+
+
 def _metric_table(summary: Mapping[str, Any], metric: str) -> list[str]:
     level = _level(summary)
     opt = summary["options"]
@@ -217,7 +236,9 @@ def _metric_table(summary: Mapping[str, Any], metric: str) -> list[str]:
     boot = any(s["boot_ci_low"] is not None for s in stats)
     lower = not summary["higher_is_better"].get(metric, True)
     geo = lower and any(s["gmean"] is not None for s in stats)
-    head = ["group", "n", "mean", f"{level} CI (t)", "std", f"median [{level} CI]", "min", "max"]
+    methods = {s.get("ci_method") or "t" for s in stats if s.get("ci_low") is not None}
+    head = ["group", "n", "mean", f"{level} CI (t)" if methods <= {"t"} else f"{level} CI of the mean", "std",
+            f"median [{level} CI]", "min", "max"]
     if boot:
         head.insert(4, f"{level} CI (BCa bootstrap, n ≥ {opt['bootstrap_min_n']})")
     if geo:
@@ -229,7 +250,8 @@ def _metric_table(summary: Mapping[str, Any], metric: str) -> list[str]:
         lost = g["n_runs"] - s["n"]
         if lost:
             n += f" (of {g['n_runs']})"
-        cells = [_labels(summary)[g["group"]], n, _fmt(s["mean"]), _interval(s["ci_low"], s["ci_high"]), _fmt(s["std"]),
+        ci = _interval(s["ci_low"], s["ci_high"]) + _CI_MARKS.get(s.get("ci_method") or "t", "")
+        cells = [_labels(summary)[g["group"]], n, _fmt(s["mean"]), ci, _fmt(s["std"]),
                  f"{_fmt(s['median'])} {_interval(s['median_ci_low'], s['median_ci_high'])}",
                  _fmt(s["min"]), _fmt(s["max"])]
         if boot:
@@ -256,7 +278,7 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
            if _shared(summary) else ""),
         "",
         *stopping_section(summary),  # seed=auto: the verdict of the design that was run, before any fixed-n table
-        f"**Method{' of the fixed-n tables' if summary.get('stopping') else ''}:** mean with its {level} Student t interval; n = seeds with a finite value (⚠: n < 5, the "
+        f"**Method{' of the fixed-n tables' if summary.get('stopping') else ''}:** mean with its {level} Student t interval (for strongly skewed positive values the interval of a lognormal mean, marked); n = seeds with a finite value (⚠: n < 5, the "
         "interval leans on normality; no interval at n < 2)"
         + (f"; BCa bootstrap interval ({opt['n_resamples']} resamples) as a second column from n ≥ "
            f"{opt['bootstrap_min_n']}" if any(g['metrics'][m]['boot_ci_low'] is not None for g in summary['groups']
@@ -270,10 +292,7 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
     for metric in summary["metrics"]:
         primary = " — primary metric" if metric == summary["primary_metric"] else ""
         out += [f"## {metric} ({_direction(summary, metric)}){primary}", "", *_metric_table(summary, metric), ""]
-        if not summary["higher_is_better"].get(metric, True):
-            out += ["Losses and errors are often skewed across seeds: there the t interval of the mean covers less "
-                    "than its level (82-88% for lognormal data at n ≤ 30, BENCHMARKS.md); the median's interval and "
-                    "the geometric mean's log-scale interval hold it.", ""]
+        out += [line for note in _skew_notes(summary, metric) for line in (note, "")]
     if summary.get("benchmark"):  # methods x tasks x seeds (seedexp.report_benchmark)
         from .report_benchmark import markdown as benchmark_markdown
 
@@ -325,7 +344,9 @@ def plot_caption(summary: Mapping[str, Any]) -> str:
     if not ns:
         return f"no metric to plot — {summary['n_ok']} of {summary['n_runs']} runs ok"
     n = f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]}–{ns[-1]} (under each group)"
-    return (f"◆ mean with {_level(summary)} Student t CI, {n} seeds per group; box: quartiles; dots: seeds; "
+    marked = any(g["metrics"][m].get("ci_method", "t") != "t" for g in summary["groups"] for m in summary["metrics"])
+    which = "Student t CI (lognormal-mean CI where the values are strongly skewed)" if marked else "Student t CI"
+    return (f"◆ mean with {_level(summary)} {which}, {n} seeds per group; box: quartiles; dots: seeds; "
             f"↑ higher / ↓ lower is better — {summary['n_ok']} of {summary['n_runs']} runs ok")
 
 
