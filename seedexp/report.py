@@ -510,8 +510,8 @@ _INTERVAL_NAMES = {"fixed-width": "fixed-width (mean ± target)", "repeated": "r
 #: Said after the verdict of an adaptive sweep, and above the fixed-n tables.
 FIXED_N_NOTE = ("The tables below are fixed-n methods: their intervals, p-values and verdicts assume the number of "
                 "seeds was fixed before the runs. A seed=auto sweep stopped when its data said so, so they are not "
-                "valid here (under no true difference, the fixed-n verdict at such a stop says \"better\" in about "
-                "8% of sweeps instead of 5%: BENCHMARKS.md); quote the verdict of seed=auto above.")
+                "valid here (under no true difference, the fixed-n test at such a stop finds a difference in 6-8% "
+                "of sweeps instead of 5%: BENCHMARKS.md); quote the verdict of seed=auto above.")
 
 
 def stopping_section(summary: Mapping[str, Any]) -> list[str]:

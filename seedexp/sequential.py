@@ -16,9 +16,11 @@ picks one, and by default (``auto``) a sweep with a maximum (``stop.max_seeds``,
 100 unless set) gets the group-sequential design, an open-ended one
 (``stop.max_seeds=null``) the confidence sequence. The default was chosen by
 measured cost: to meet a half-width target the group-sequential design uses
-1.0-1.2x the seeds of the fixed-n design that knew the standard deviation in
-advance, the confidence sequence 2.4-2.8x; to decide a difference both need
-about what a fixed-n t-test with the same power needs (``scripts/bench_sequential.py``).
+1.02-1.24x the seeds of the fixed-n design that knew the standard deviation in
+advance, the confidence sequence 2.0-2.9x; to decide a difference the
+group-sequential design (Pocock-type spending) needs 0.45-1.05x the seeds of a
+fixed-n t-test with the same power, the confidence sequence 0.6-1.9x
+(``scripts/bench_sequential.py``, BENCHMARKS.md).
 
 The group-sequential design (``group_sequential``)
 --------------------------------------------------
@@ -33,11 +35,11 @@ The group-sequential design (``group_sequential``)
   often (batches), starts later (``min_seeds``) or waits for other groups
   stops later on every path, which only lowers that. With the plain t
   quantile (``q_n = t_{n-1}``, "stop when the t interval is narrow enough")
-  the miss rate reaches 0.066 (it stops early when ``s`` is small by chance);
-  the factor ``sqrt(1 + 4 / (n - 1))`` (Chow & Robbins 1965 fixed-width
-  intervals, with a second-order term calibrated by simulation over
-  ``sigma / halfwidth``) keeps coverage >= 0.95 at every ratio simulated, for
-  1.0-1.2x the seeds of the oracle fixed-n design.
+  the t interval reported covers 0.92-0.95 (the rule stops early when ``s``
+  is small by chance); the factor ``sqrt(1 + 4 / (n - 1))`` (Chow & Robbins
+  1965 fixed-width intervals, with a second-order term calibrated by
+  simulation over ``sigma / halfwidth``) keeps coverage at 0.951-0.982 at
+  every ratio simulated, for 1.02-1.24x the seeds of the oracle fixed-n design.
 * **Decisions** (``decide``): a group-sequential paired t-test with Lan-DeMets
   alpha spending (:mod:`seedexp.gsdesign`, Pocock-type by default,
   ``stop.spending=obrien_fleming`` for O'Brien-Fleming-type), at the seed counts actually
@@ -82,8 +84,8 @@ the sweep stopped (``p <= alpha`` exactly when ``CS_n`` excludes 0).
 fixed-n t interval's half-width from n = 10 to n = 200. :func:`check` reports
 each seed count's own interval ``CS_n``, not the running intersection: under
 skewed values the intersection keeps the misses of the first few seeds.
-Its price: a half-width target takes 2.4-2.8 times the seeds of the oracle
-fixed-n design, and its coverage at the stop is 0.995-0.998, far above the
+Its price: a half-width target takes 2.0-2.9 times the seeds of the oracle
+fixed-n design, and its coverage at the stop is 0.994-0.999, far above the
 level. Use it when no maximum can be named.
 
 What is guaranteed, under which assumptions
@@ -101,10 +103,14 @@ worse with probability <= ``1 - confidence``; when the true difference is at
 least the margin, it is ever declared equivalent with probability <= ``1 -
 confidence``. With ``familywise`` (the default) each of m comparisons uses
 ``(1 - confidence) / m`` (Bonferroni). The group-sequential boundaries for t
-statistics are an approximation (the error rate simulated at 0.046-0.051 for
-a nominal 0.05); the rest is exact for normal values. Skewed values: see
-BENCHMARKS.md (moderate skew keeps the level; for heavy skew, take the log of
-the metric first). Runs that fail must fail for reasons unrelated to their
+statistics are an approximation (the error rate simulated at 0.038-0.052 with
+Pocock-type, 0.049-0.054 with O'Brien-Fleming-type spending, for a nominal
+0.05); the rest is exact for normal values. Skewed values (BENCHMARKS.md):
+the fixed-width interval covers 0.92-0.97 at skewness 1.75 and down to 0.79
+at skewness 6, the confidence sequence 0.97-0.99 and 0.88-0.96; decisions
+err at 0.04-0.06 at skewness 0.8-1.75 and 0.12-0.20 at skewness 6. Take the
+log of a heavily skewed metric (or, for moderate skew, prefer
+``stop.design=confidence_sequence``). Runs that fail must fail for reasons unrelated to their
 metric (their value is left out). A metric that does not move with the seed
 gives a zero-width interval.
 
