@@ -33,6 +33,7 @@ plan), as before: ``seeds_for_halfwidth`` the smallest n whose t interval
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Sequence
 
 __all__ = ["halfwidth_at", "sd_upper_bound", "halfwidth_assurance", "seeds_for_halfwidth", "seeds_for_difference",
@@ -173,6 +174,8 @@ def seeds_for_difference(sd_diff: float, difference: float, *, power: float = 0.
     >>> seeds_for_difference(0.02, 0.01, n_pilot=10)   # the sd seen in 10 seeds: 80% power with 80% assurance
     55
     """
+    import numpy as np
+    from scipy import stats
     from statsmodels.stats.power import TTestPower
 
     if n_pilot is not None:
@@ -183,15 +186,31 @@ def seeds_for_difference(sd_diff: float, difference: float, *, power: float = 0.
         return 2
     effect = abs(difference) / sd_diff
     analysis = TTestPower()
-    if analysis.power(effect_size=effect, nobs=2, alpha=alpha, alternative="two-sided") >= power:
+
+    def reaches(k: int) -> bool:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            p = float(analysis.power(effect_size=effect, nobs=k, alpha=alpha, alternative="two-sided"))
+        if not math.isfinite(p):  # statsmodels gives nan far in the tail: the noncentral t itself, then the limit
+            crit, nc = float(stats.t.isf(alpha / 2, k - 1)), effect * math.sqrt(k)
+            with np.errstate(all="ignore"):  # the far tail (the wrong sign) is the one that comes back nan: ~0
+                p = float(np.nan_to_num(stats.nct.sf(crit, k - 1, nc))
+                          + np.nan_to_num(stats.nct.cdf(-crit, k - 1, nc)))
+            if not math.isfinite(p):
+                p = 1.0 if nc > crit + 10 else 0.0
+        return p >= power
+
+    if reaches(2):
         return 2
-    if analysis.power(effect_size=effect, nobs=MAX_SEEDS, alpha=alpha, alternative="two-sided") < power:
+    if effect == 0 or not reaches(MAX_SEEDS):
         return None
-    n = analysis.solve_power(effect_size=effect, nobs=None, alpha=alpha, power=power, alternative="two-sided")
-    n = math.ceil(float(n) - 1e-9)
-    while analysis.power(effect_size=effect, nobs=n, alpha=alpha, alternative="two-sided") < power:
-        n += 1  # the solver's root may sit a hair below the integer that reaches the power
-    return max(2, n)
+    z = float(stats.norm.isf(alpha / 2) + stats.norm.isf(1 - power))
+    n = max(2, math.ceil((z / effect) ** 2) - 2)  # the z plan; the t plan is a few seeds above it
+    while not reaches(n):
+        n += 1
+    while n > 2 and reaches(n - 1):
+        n -= 1
+    return n
 
 
 def plan_row(*, group: str, metric: str, n: int, std: float | None, sd_diffs: Sequence[float],

@@ -101,3 +101,12 @@ def test_plan_row_says_what_it_plans_for():
     assert r["seeds_for_power"] == seeds_for_difference(0.02, 0.01, n_pilot=10)
     with pytest.raises(ValueError, match=r"^assurance=1.0 is not accepted"):
         seeds_for_difference(0.02, 0.01, n_pilot=10, assurance=1.0)
+
+
+def test_large_effects_plan_a_few_seeds_where_statsmodels_solver_gives_up():
+    # effect 16 sd: statsmodels' power is nan at 2 seeds and its solver does not converge; the plan is still exact
+    for sd in (0.0499, 0.05, 0.1, 0.3):
+        n = seeds_for_difference(sd, 0.8)
+        crit = stats.t.isf(0.025, n - 1)
+        power = stats.nct.sf(crit, n - 1, 0.8 / sd * math.sqrt(n))
+        assert power >= 0.8 and (n == 2 or stats.nct.sf(stats.t.isf(0.025, n - 2), n - 2, 0.8 / sd * math.sqrt(n - 1)) < 0.8)
