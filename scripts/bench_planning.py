@@ -35,8 +35,9 @@ from seedexp.planning import halfwidth_at, sd_upper_bound, seeds_for_difference,
 def t_power(effect, n, alpha=0.05):
     crit = stats.t.isf(alpha / 2, n - 1)
     nc = effect * np.sqrt(n)
-    power = stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc)
-    return np.where(nc > 37, 1.0, power)  # scipy's nct returns nan that far out; the power is 1 there
+    with np.errstate(all="ignore"):  # scipy's nct returns nan far in a tail: ~0 there (the power is ~1)
+        power = np.nan_to_num(stats.nct.sf(crit, n - 1, nc)) + np.nan_to_num(stats.nct.cdf(-crit, n - 1, nc))
+    return np.where(nc > 37, 1.0, power)
 
 
 def planned_for_power(sd, effect, power=0.8):

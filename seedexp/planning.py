@@ -4,8 +4,8 @@ A plan starts from the standard deviation of a finished sweep (the pilot), and
 that is itself an estimate: from 10 seeds its 95% interval runs from 0.69x to
 1.8x the observed value. A plan that treats it as the true one keeps its
 promise about half the time: planned for 80% power from a 10-seed pilot, the
-power achieved averages 0.74; planned for a half-width, the sweep meets it in
-50-72% of cases (``scripts/bench_planning.py``). So plans here carry an
+power achieved averages 0.75; planned for a half-width, the sweep meets it in
+51-72% of cases (``scripts/bench_planning.py``). So plans here carry an
 **assurance** (default :data:`ASSURANCE`, 0.8), the probability, over what the
 pilot could have shown, that the plan keeps its promise:
 

@@ -25,14 +25,14 @@ Per metric and source (``y_b``: run b of ``all``; ``y'_b``: run b of the source'
   pairs are the independent units, so the interval holds when the source's
   effect depends on the others (an interaction), which an F interval does not:
   at N = 30 with an interaction of 0.5 the F interval of the earlier design (5
-  base seeds) covered 0.78, this one 0.94 (``scripts/bench_variance.py``).
+  base seeds) covered 0.78, this one 0.93 (``scripts/bench_variance.py``).
   Shares need not add up to 100%: sources interact, and each is an estimate.
 * **flags**: a share estimate above 100%; a source whose effect varies with the
   others (the paired differences are heavier-tailed than normal: kurtosis test,
   Bonferroni over the sources).
 
 Below :data:`MIN_RUNS` runs per source a share is known only within a factor of
-about 7 (a true 50% share is estimated anywhere from 19% to 138% at N = 10):
+about 7 (a true 50% share is estimated anywhere from 20% to 138% at N = 10):
 :func:`run_study` refuses. The runs are launched by :func:`run_study`;
 :func:`decompose` reads them back.
 """
@@ -113,7 +113,7 @@ def discover_streams(overrides: list[str], out: Path, base_seed: int) -> list[st
 def _check_design(n: int, base_seed: int = 0) -> None:
     if n < MIN_RUNS:
         raise ConfigError(f"--seeds {n}: a share from fewer than {MIN_RUNS} runs per source is known only within a "
-                          f"factor of 7 or more (a true 50% share reads anywhere from 19% to 138% at 10 runs); "
+                          f"factor of 7 or more (a true 50% share reads anywhere from 20% to 138% at 10 runs); "
                           f"use --seeds {MIN_RUNS} or more (30 is the default)")
     last = base_seed + n - 1
     if int(PIN_PREFIX + str(base_seed)) <= last:  # pinned values must stay clear of the study's master seeds
