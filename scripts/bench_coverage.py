@@ -11,7 +11,10 @@ how often each test rejects a true null at 5% (it should: at most 5%).
 
 Intervals, with the functions the summary itself uses:
 
-* t: the headline, Student t interval of the mean (``mean_interval``);
+* headline: the summary's interval of the mean since issue 30 (``headline_interval``):
+  Student t, or for strongly skewed positive values the modified-Cox interval of a
+  lognormal mean (the share of samples that switched is shown);
+* t: the Student t interval of the mean (``mean_interval``), the headline before;
 * percentile bootstrap: the OLD headline (2000 resamples, as before);
 * BCa: the bootstrap the summary shows as a second column from n >= 20
   (``scipy.stats.bootstrap``, as in ``bootstrap_interval``);
@@ -35,7 +38,8 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seedexp.stats.estimators import adjust_pvalues, mean_interval, median_interval, paired_pvalue  # noqa: E402
+from seedexp.stats.estimators import (adjust_pvalues, headline_interval, mean_interval, median_interval,  # noqa: E402
+                                      paired_pvalue)
 
 NS = (3, 5, 10, 30)
 LEVEL = 0.95
@@ -79,11 +83,16 @@ def order_statistic_median(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | Non
 
 
 def coverage_table(draws: int, boot_draws: int, rng: np.random.Generator) -> list[str]:
-    rows = ["| data | n | t (headline) | percentile bootstrap (old headline) | BCa bootstrap | median, order statistics "
-            "| geometric mean, log-t |", "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| data | n | headline (switched to lognormal-mean) | t | percentile bootstrap (old headline) | BCa bootstrap "
+            "| median, order statistics | geometric mean, log-t |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for (name, (sample, mean, median)), n in itertools.product(DISTRIBUTIONS.items(), NS):
         x = sample(rng, (draws, n))
         t = covers(*mean_interval(x, LEVEL), mean)
+        head = [headline_interval(row, LEVEL) for row in x]
+        h_low = np.array([np.nan if h[0] is None else h[0] for h in head])
+        h_high = np.array([np.nan if h[1] is None else h[1] for h in head])
+        switched = np.mean([h[2] == "lognormal-mean" for h in head])
+        headline = f"**{covers(h_low, h_high, mean):.3f}** ({switched:.2f})"
         xb = x[:boot_draws]
         pb = covers(*percentile_bootstrap(xb, rng), mean)
         with np.errstate(all="ignore"):
@@ -95,7 +104,7 @@ def coverage_table(draws: int, boot_draws: int, rng: np.random.Generator) -> lis
             geo = f"{covers(np.exp(low), np.exp(high), median):.3f}"
         else:
             geo = "–"
-        rows.append(f"| {name} | {n} | {t:.3f} | {pb:.3f} | {bc:.3f} | {med_cov} | {geo} |")
+        rows.append(f"| {name} | {n} | {headline} | {t:.3f} | {pb:.3f} | {bc:.3f} | {med_cov} | {geo} |")
     return rows
 
 

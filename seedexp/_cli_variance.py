@@ -17,7 +17,7 @@ from .errors import ConfigError
 __all__ = ["main"]
 
 #: Overrides the study sets itself.
-_OWN = ("seed=", "pin.", "+pin.", "-m", "--multirun", "hydra.sweep.dir")
+_OWN = ("seed=", "pin.", "+pin.", "-m", "--multirun", "hydra.sweep.dir", "+seedexp_variance", "seedexp_variance")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,18 +40,21 @@ def main(argv: Sequence[str]) -> int:
     from .variance import run_study
 
     parser = _Parser(prog="seedexp variance",
-                     description="Which source of randomness moves the metric: N runs per source at several "
-                                 "base seeds, each share of the variance with its interval.")
-    parser.add_argument("--seeds", default="30", metavar="N", help="runs per source (default 30)")
-    parser.add_argument("--base-seeds", default="5", metavar="K",
-                        help="base seeds per source: N/K values of the source at each (default 5)")
+                     description="Which source of randomness moves the metric: N runs with every source "
+                                 "varying, and per source N runs that repeat them with only that source changed; "
+                                 "each share of the variance with its interval.")
+    parser.add_argument("--seeds", default="30", metavar="N",
+                        help="runs per source, at least 20 (default 30)")
+    parser.add_argument("--base-seeds", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--base-seed", default="0", metavar="S", help="first master seed of the study (default 0)")
     parser.add_argument("--confidence", default="0.95", metavar="C", help="level of the intervals (default 0.95)")
     parser.add_argument("--streams", default=None, help="comma-separated sources (default: those the experiment uses)")
     parser.add_argument("--out", type=Path, default=None, help="directory of the study (default multirun/variance_<experiment>)")
     ns, overrides = parser.parse_known_args(list(argv))
     n = _int(ns.seeds, "--seeds", 2, 10_000, 30)
-    base_seeds = _int(ns.base_seeds, "--base-seeds", 1, 1_000, 5)
+    if ns.base_seeds is not None:
+        raise ConfigError(f"--base-seeds {ns.base_seeds}: no longer needed: every run has its own base seed (each "
+                          "source's run b repeats master seed b with only that source changed); drop it")
     base_seed = _int(ns.base_seed, "--base-seed", 0, 2**32 - 1, 0)
     try:
         confidence = float(ns.confidence)
@@ -70,7 +73,7 @@ def main(argv: Sequence[str]) -> int:
     overrides = absolute_overrides(overrides)
     experiment = next((o.split("=", 1)[1] for o in overrides if o.startswith("experiment=")), "default")
     out = ns.out or Path("multirun") / f"variance_{experiment}"
-    result = run_study(overrides, out, n=n, base_seeds=base_seeds, base_seed=base_seed, streams=streams,
+    result = run_study(overrides, out, n=n, base_seed=base_seed, streams=streams,
                        confidence=confidence, progress=lambda line: print(f"variance: {line}", flush=True))
     from .variance import to_markdown
 

@@ -104,7 +104,8 @@ def to_csv(summary: Mapping[str, Any]) -> str:
     for g in summary["groups"]:
         for metric, st in g["metrics"].items():
             w.writerow([g["group"], metric, g["n_runs"],
-                        *("" if st.get(k) is None else repr(st.get(k)) for k in STAT_NAMES)])
+                        *("" if st.get(k) is None else st[k] if isinstance(st[k], str) else repr(st[k])
+                          for k in STAT_NAMES)])
     return buf.getvalue()
 
 
@@ -136,8 +137,11 @@ def comparisons_table(summary: Mapping[str, Any], metric: str | None = None) -> 
         "|---|---|---|---:|---|---|---:|---:|---|---|",
     ]
     label = _labels(summary)
+    fixed_n_only = bool(summary.get("stopping"))  # seed=auto: the sequential verdict is the valid one
     for c in rows:
-        if c["better"] is not None:
+        if c["better"] is not None and fixed_n_only:
+            verdict = f"{label.get(c['better'], c['better'])} better (fixed-n; not valid after seed=auto)"
+        elif c["better"] is not None:
             verdict = f"**{label.get(c['better'], c['better'])} better**"
         elif c["pvalue"] is None:
             verdict = "no test (the differences do not vary)"
@@ -166,15 +170,19 @@ def planning_table(summary: Mapping[str, Any], metric: str | None = None) -> str
                   key=lambda r: order.get(r["metric"], 0))
     opt = summary["options"]
     level = _level(summary)
+    assurance = next((r.get("assurance") for r in rows if r.get("assurance")), None)
+    assured = f" ({100 * assurance:g}% assurance)" if assurance else ""
     lines = [
-        f"| metric | group | n | std | half-width now | seeds for ±target | sd of differences | "
-        f"seeds for {100 * opt['power']:g}% power |",
+        f"| metric | group | n | std | half-width now | seeds for ±target{assured} | sd of differences | "
+        f"seeds for {100 * opt['power']:g}% power{assured} |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     label = _labels(summary)
     for r in rows:
+        known = r.get("seeds_for_halfwidth_known_sd")
         hw = "–" if r["target_halfwidth"] is None else (
-            f"{r['seeds_for_halfwidth'] or 'out of reach'} (±{_fmt(r['target_halfwidth'])})")
+            f"{r['seeds_for_halfwidth'] or 'out of reach'} (±{_fmt(r['target_halfwidth'])})"
+            + (f", {known} if the sd were known" if known and assurance else ""))
         pw = "–" if r["target_difference"] is None else (
             f"{r['seeds_for_power'] or 'out of reach'} (Δ={_fmt(r['target_difference'])})")
         sd = "–" if r["sd_diff"] is None else _fmt(r["sd_diff"]) + ("" if r["sd_diff_basis"].startswith("paired")
@@ -182,18 +190,43 @@ def planning_table(summary: Mapping[str, Any], metric: str | None = None) -> str
         lines.append(f"| {r['metric']} | {label.get(r['group'], r['group'])} | {r['n']} | {_fmt(r['std'])} | "
                      f"±{_fmt(r['halfwidth_now'])} | {hw} | {sd} | {pw} |")
     alpha = rows[0]["alpha"] if rows else 1 - opt["confidence"]
+    if assurance:
+        promise = (f" The sd of these n seeds is an estimate, so each plan holds with {100 * assurance:g}% assurance: "
+                   f"re-run with that many seeds (the ones already run are re-used), and the half-width is met in "
+                   f"{100 * assurance:g}% of such sweeps (Kupper-Hafner probability, the sd's uncertainty included); "
+                   f"the power is planned at the sd's one-sided {100 * assurance:g}% upper confidence bound, so it "
+                   f"is reached with probability {100 * assurance:g}%.")
+    else:
+        promise = " Both treat the observed std as the true one: read them as \"about\"."
     lines.append(
         f"\nHalf-width of the {level} t interval of the mean; seeds for a target half-width "
         f"(`report.target_halfwidth`) and for {100 * opt['power']:g}% power of the paired t-test against a "
         f"difference Δ (`report.target_difference`) at α = {alpha:.3g}"
         + (" (α / number of comparisons, as the correction demands)" if opt["correction"] != "none" else "")
-        + ". Both treat the observed std as the true one: read them as \"about\". "
-        "sd of differences: the largest among the group's comparisons; √2·std where it has none."
+        + "." + promise + " sd of differences: the largest among the group's comparisons; √2·std where it has none."
     )
     if opt["target_halfwidth"] is None and opt["target_difference"] is None:
         lines.append("Set `report.target_halfwidth` and/or `report.target_difference` "
                      "(or `seedexp plan DIR --halfwidth H --difference D`) for the seeds they need.")
     return "\n".join(lines) + "\n"
+
+
+#: How the headline interval of a mean is marked when it is not the plain t interval (``ci_method``).
+_CI_MARKS = {"t": "", "lognormal-mean": " (lognormal mean)", "t, skewed": " ⚠ skewed (t)"}
+#: Said under a metric's table when one of its intervals is marked.
+SKEW_NOTES = {
+    "lognormal-mean": "(lognormal mean): these values are strongly skewed (positive, a lognormal fits them better "
+                      "than a normal, log-scale sd ≥ 0.25), where the t interval of the mean covers 82-84% at 5-10 "
+                      "seeds; the interval shown is the modified-Cox interval of a lognormal mean, which covers "
+                      "89-92% there and 95% from 30 seeds (BENCHMARKS.md).",
+    "t, skewed": "⚠ skewed (t): strongly skewed values (sample skewness ≥ 1.5) that the log cannot take (zero or "
+                 "negative): the t interval of the mean covers less than its level; read the median's interval.",
+}
+
+
+def _skew_notes(summary: Mapping[str, Any], metric: str) -> list[str]:
+    used = {g["metrics"][metric].get("ci_method") for g in summary["groups"]}
+    return [SKEW_NOTES[m] for m in ("lognormal-mean", "t, skewed") if m in used]
 
 
 def _metric_table(summary: Mapping[str, Any], metric: str) -> list[str]:
@@ -203,7 +236,9 @@ def _metric_table(summary: Mapping[str, Any], metric: str) -> list[str]:
     boot = any(s["boot_ci_low"] is not None for s in stats)
     lower = not summary["higher_is_better"].get(metric, True)
     geo = lower and any(s["gmean"] is not None for s in stats)
-    head = ["group", "n", "mean", f"{level} CI (t)", "std", f"median [{level} CI]", "min", "max"]
+    methods = {s.get("ci_method") or "t" for s in stats if s.get("ci_low") is not None}
+    head = ["group", "n", "mean", f"{level} CI (t)" if methods <= {"t"} else f"{level} CI of the mean", "std",
+            f"median [{level} CI]", "min", "max"]
     if boot:
         head.insert(4, f"{level} CI (BCa bootstrap, n ≥ {opt['bootstrap_min_n']})")
     if geo:
@@ -215,7 +250,8 @@ def _metric_table(summary: Mapping[str, Any], metric: str) -> list[str]:
         lost = g["n_runs"] - s["n"]
         if lost:
             n += f" (of {g['n_runs']})"
-        cells = [_labels(summary)[g["group"]], n, _fmt(s["mean"]), _interval(s["ci_low"], s["ci_high"]), _fmt(s["std"]),
+        ci = _interval(s["ci_low"], s["ci_high"]) + _CI_MARKS.get(s.get("ci_method") or "t", "")
+        cells = [_labels(summary)[g["group"]], n, _fmt(s["mean"]), ci, _fmt(s["std"]),
                  f"{_fmt(s['median'])} {_interval(s['median_ci_low'], s['median_ci_high'])}",
                  _fmt(s["min"]), _fmt(s["max"])]
         if boot:
@@ -241,7 +277,8 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
         + (f" Every group has `{_shared(summary)}`; the tables name groups by what tells them apart."
            if _shared(summary) else ""),
         "",
-        f"**Method:** mean with its {level} Student t interval; n = seeds with a finite value (⚠: n < 5, the "
+        *stopping_section(summary),  # seed=auto: the verdict of the design that was run, before any fixed-n table
+        f"**Method{' of the fixed-n tables' if summary.get('stopping') else ''}:** mean with its {level} Student t interval (for strongly skewed positive values the interval of a lognormal mean, marked); n = seeds with a finite value (⚠: n < 5, the "
         "interval leans on normality; no interval at n < 2)"
         + (f"; BCa bootstrap interval ({opt['n_resamples']} resamples) as a second column from n ≥ "
            f"{opt['bootstrap_min_n']}" if any(g['metrics'][m]['boot_ci_low'] is not None for g in summary['groups']
@@ -252,21 +289,18 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
     ]
     if summary["warnings"]:
         out += ["**Warnings**", ""] + [f"- ⚠ {w}" for w in summary["warnings"]] + [""]
-    out += stopping_section(summary)  # adaptive sweeps (seed=auto) only
     for metric in summary["metrics"]:
         primary = " — primary metric" if metric == summary["primary_metric"] else ""
         out += [f"## {metric} ({_direction(summary, metric)}){primary}", "", *_metric_table(summary, metric), ""]
-        if not summary["higher_is_better"].get(metric, True):
-            out += ["Losses and errors are often skewed across seeds: there the t interval of the mean covers less "
-                    "than its level (82-88% for lognormal data at n ≤ 30, BENCHMARKS.md); the median's interval and "
-                    "the geometric mean's log-scale interval hold it.", ""]
+        out += [line for note in _skew_notes(summary, metric) for line in (note, "")]
     if summary.get("benchmark"):  # methods x tasks x seeds (seedexp.report_benchmark)
         from .report_benchmark import markdown as benchmark_markdown
 
         out += benchmark_markdown(summary)
     if summary["comparisons"]:
         base = f", each against the baseline {summary['baseline']}" if summary["baseline"] else ""
-        out += [f"## Paired comparisons (same seeds{base})", "", comparisons_table(summary)]
+        fixed_n = " — fixed-n, not valid at a seed=auto stop" if summary.get("stopping") else ""
+        out += [f"## Paired comparisons (same seeds{base}){fixed_n}", "", comparisons_table(summary)]
     out += curves_section(summary)  # runs that logged per-step series (seedexp.report_curves)
     if summary["planning"]:
         out += ["## How many seeds", "", planning_table(summary)]
@@ -310,7 +344,9 @@ def plot_caption(summary: Mapping[str, Any]) -> str:
     if not ns:
         return f"no metric to plot — {summary['n_ok']} of {summary['n_runs']} runs ok"
     n = f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]}–{ns[-1]} (under each group)"
-    return (f"◆ mean with {_level(summary)} Student t CI, {n} seeds per group; box: quartiles; dots: seeds; "
+    marked = any(g["metrics"][m].get("ci_method", "t") != "t" for g in summary["groups"] for m in summary["metrics"])
+    which = "Student t CI (lognormal-mean CI where the values are strongly skewed)" if marked else "Student t CI"
+    return (f"◆ mean with {_level(summary)} {which}, {n} seeds per group; box: quartiles; dots: seeds; "
             f"↑ higher / ↓ lower is better — {summary['n_ok']} of {summary['n_runs']} runs ok")
 
 
@@ -436,7 +472,7 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     summary = aggregate(sweep_dir, options=opt)  # reads only; refuses a directory that is not a seedexp sweep
     stopping, problem = load_stopping(sweep_dir)
     if stopping is not None:
-        summary["stopping"] = stopping
+        summary["stopping"] = {**stopping, "fixed_n_tables_valid": False}  # the verdict is the design's, not theirs
     if problem:
         summary["corrupt"].append(problem)
     check_destination(dest)
@@ -467,13 +503,29 @@ def _bound(x: Any) -> str:
     return "unbounded" if x is None else _fmt(x)
 
 
+_DESIGN_NAMES = {"group_sequential": "group-sequential design", "confidence_sequence": "confidence sequence"}
+_INTERVAL_NAMES = {"fixed-width": "fixed-width (mean ± target)", "repeated": "repeated CI",
+                   "anytime-valid": "anytime-valid"}
+
+#: Said after the verdict of an adaptive sweep, and above the fixed-n tables.
+FIXED_N_NOTE = ("The tables below are fixed-n methods: their intervals, p-values and verdicts assume the number of "
+                "seeds was fixed before the runs. A seed=auto sweep stopped when its data said so, so they are not "
+                "valid here (under no true difference, the fixed-n test at such a stop finds a difference in 6-8% "
+                "of sweeps instead of 5%: BENCHMARKS.md); quote the verdict of seed=auto above.")
+
+
 def stopping_section(summary: Mapping[str, Any]) -> list[str]:
-    """The "Adaptive stopping" section of summary.md: why the sweep stopped, and its anytime-valid intervals."""
+    """The verdict of an adaptive sweep (seed=auto), from the design that was run: why it stopped, its intervals.
+
+    ``to_markdown`` puts it first, before the fixed-n tables, which it labels as
+    not valid at a data-dependent stop.
+    """
     st = summary.get("stopping")
     if not st:
         return []
     rule = st.get("rule") or {}
     level = f"{100 * float(st.get('confidence', 0.95)):g}%"
+    design = st.get("design") or "confidence_sequence"  # stopping.json files written before the designs
     if st.get("stop"):
         head = f"**Stopped after {st.get('n_seeds')} seeds** ({st.get('cause')}): {st.get('reason')}."
     else:
@@ -481,24 +533,38 @@ def stopping_section(summary: Mapping[str, Any]) -> list[str]:
                 "command to go on.")
     given = ", ".join(f"stop.{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in rule.items()
                       if v is not None and k != "confidence")
-    out = ["## Adaptive stopping (seed=auto)", "", head, "",
-           f"Rule: {given}, on `{st.get('metric')}` ({st.get('metric_source')}). Method: {st.get('method')}: each "
-           f"interval below covers its true mean with probability ≥ {level} at whatever seed count the sweep "
-           "stopped, whatever made it stop. The t intervals and p-values of the other tables are fixed-n methods "
-           "and can cover less after a data-dependent stop: quote these.", "",
-           f"| group | n | mean | {level} anytime-valid interval | half-width |", "|---|---:|---:|---|---:|"]
+    if design == "group_sequential":
+        guarantee = (f"a repeated CI covers its true mean with probability ≥ {level} at every look at once, "
+                     "whatever made the sweep stop; a fixed-width interval (mean ± stop.halfwidth, for a group that "
+                     f"met the target) covers with probability ≥ {level} at the seed count the half-width rule "
+                     f"stopped at. Looks: {len(st.get('looks') or [])}, at seed counts "
+                     f"{_looks_text(st.get('looks') or [])}")
+    else:
+        guarantee = (f"each interval below covers its true mean with probability ≥ {level} at whatever seed count the "
+                     "sweep stopped, whatever made it stop")
+    out = [f"## Verdict of seed=auto ({_DESIGN_NAMES.get(design, design)})", "", head, "",
+           f"Rule: {given}, on `{st.get('metric')}` ({st.get('metric_source')}). Method: {st.get('method')}: "
+           f"{guarantee}.", "",
+           f"| group | n | mean | {level} interval | half-width | interval |", "|---|---:|---:|---|---:|---|"]
     n_seeds = int(st.get("n_seeds") or 0)
     if any(r.get("seed", -1) >= n_seeds and r.get("status") != "missing" for r in summary.get("runs") or []):
         out[-2:-2] = [f"⚠ This directory also holds runs of seeds ≥ {n_seeds}, which the rule did not look at (an "
                       "earlier sweep's, or a batch this one did not finish): the other tables count them; the "
                       f"intervals here are those of seeds 0-{n_seeds - 1}.", ""]
     out += [f"| {g.get('group')} | {g.get('n')} | {_fmt(g.get('mean'))} | [{_bound(g.get('low'))}, "
-            f"{_bound(g.get('high'))}] | {_bound(g.get('halfwidth'))} |" for g in st["groups"]]
+            f"{_bound(g.get('high'))}] | {_bound(g.get('halfwidth'))} | "
+            f"{_INTERVAL_NAMES.get(g.get('method') or 'anytime-valid', g.get('method'))} |" for g in st["groups"]]
     if st["comparisons"]:
-        out += ["", "| group − baseline | pairs | mean difference [anytime-valid interval] | anytime p | verdict |",
+        kind = "repeated" if design == "group_sequential" else "anytime"
+        out += ["", f"| group − baseline | pairs | mean difference [{kind} interval] | {kind} p | verdict |",
                 "|---|---:|---|---:|---|"]
         out += [f"| {c.get('group')} − {c.get('baseline')} | {c.get('n')} | {_fmt(c.get('mean_diff'))} "
                 f"[{_bound(c.get('low'))}, {_bound(c.get('high'))}] ({100 * float(c.get('confidence', 0)):g}%) | "
-                f"{_fmt_p(c.get('p_value'))} | {c.get('state')} |" for c in st["comparisons"]]
-    return out + [""]
+                f"{_fmt_p(c.get('p_value'))} | **{c.get('state')}** |" for c in st["comparisons"]]
+    return out + ["", FIXED_N_NOTE, ""]
 
+
+def _looks_text(looks: list[Any]) -> str:
+    if len(looks) <= 8:
+        return ", ".join(str(k) for k in looks) or "none"
+    return ", ".join(str(k) for k in looks[:4]) + ", ..., " + ", ".join(str(k) for k in looks[-2:])

@@ -7,18 +7,59 @@ interval for the primary metric is as narrow as asked (``halfwidth``), or, with
 or at ``max_seeds``. Seeds are always a prefix 0..n-1, so an adaptive sweep is
 the start of the fixed sweep ``seed=range(0, max_seeds)`` and resumes like one.
 
-The method: an anytime-valid t confidence sequence
----------------------------------------------------
 Looking at a fixed-n interval after every batch and stopping when it looks good
 does not hold its level: with a look every 2-5 seeds up to 200 seeds, the paired
-t-test at 5% declares a difference that is not there in 20-36% of sweeps
-(BENCHMARKS.md, "Adaptive stopping"). Every interval here is instead a
-*confidence sequence*: intervals ``CS_1, CS_2, ...`` that contain the true mean
-**at every n at once** with probability at least ``confidence``. The one used
-is the scale-invariant normal-mixture sequential t-test (Lai 1976, "On
-confidence sequences", Ann. Statist. 4:265-280). To test that the mean is
-``mu0`` when the standard deviation ``sigma`` is unknown, take the Bayes factor
-of ``y_i = x_i - mu0``::
+t-test at 5% declares a difference that is not there in 20-36% of sweeps, and
+the t interval reported when it first looks narrow enough covers 0.92-0.94
+(BENCHMARKS.md, "Adaptive stopping"). Two designs hold it; ``stop.design``
+picks one, and by default (``auto``) a sweep with a maximum (``stop.max_seeds``,
+100 unless set) gets the group-sequential design, an open-ended one
+(``stop.max_seeds=null``) the confidence sequence. The default was chosen by
+measured cost: to meet a half-width target the group-sequential design uses
+1.02-1.24x the seeds of the fixed-n design that knew the standard deviation in
+advance, the confidence sequence 2.0-2.9x; to decide a difference the
+group-sequential design (Pocock-type spending) needs 0.45-1.05x the seeds of a
+fixed-n t-test with the same power, the confidence sequence 0.6-1.9x
+(``scripts/bench_sequential.py``, BENCHMARKS.md).
+
+The group-sequential design (``group_sequential``)
+--------------------------------------------------
+* **Precision** (``halfwidth``): the fixed-width sequential interval. The
+  rule stops when ``q_n s_n / sqrt(n) <= halfwidth`` with
+  ``q_n = t_{n-1}(1 - alpha/2) sqrt(1 + 4 / (n - 1))`` (from 5 seeds on), and
+  the interval reported is ``mean +/- halfwidth``. For normal values the mean
+  after n seeds is independent of the standard deviations of seeds 1..n
+  (Helmert's transform; Stein 1945), so whatever n the rule stops at, the
+  mean is ``N(mu, sigma^2 / n)`` there, and the interval misses with
+  probability ``E[2 Phi(-halfwidth sqrt(N) / sigma)]``. A rule that looks less
+  often (batches), starts later (``min_seeds``) or waits for other groups
+  stops later on every path, which only lowers that. With the plain t
+  quantile (``q_n = t_{n-1}``, "stop when the t interval is narrow enough")
+  the t interval reported covers 0.92-0.95 (the rule stops early when ``s``
+  is small by chance); the factor ``sqrt(1 + 4 / (n - 1))`` (Chow & Robbins
+  1965 fixed-width intervals, with a second-order term calibrated by
+  simulation over ``sigma / halfwidth``) keeps coverage at 0.951-0.982 at
+  every ratio simulated, for 1.02-1.24x the seeds of the oracle fixed-n design.
+* **Decisions** (``decide``): a group-sequential paired t-test with Lan-DeMets
+  alpha spending (:mod:`seedexp.gsdesign`, Pocock-type by default,
+  ``stop.spending=obrien_fleming`` for O'Brien-Fleming-type), at the seed counts actually
+  looked at, with information fraction ``n / max_seeds``. A comparison is
+  decided when ``|t|`` reaches the boundary of its look; its interval is the
+  repeated confidence interval ``mean +/- b_k sd / sqrt(n)``, which covers the
+  true difference at every look at once with probability >= ``confidence``;
+  its p-value is the repeated p-value (``p <= alpha`` exactly when decided).
+  Equivalence: the repeated interval inside ``(-equivalence, +equivalence)``.
+* A group's interval is the fixed-width one once it meets the target, and
+  otherwise its repeated confidence interval (valid at any stop).
+
+The confidence sequence (``confidence_sequence``)
+-------------------------------------------------
+Every interval is an anytime-valid *confidence sequence*: intervals ``CS_1,
+CS_2, ...`` that contain the true mean **at every n at once** with probability
+at least ``confidence``, with no maximum. The one used is the scale-invariant
+normal-mixture sequential t-test (Lai 1976, "On confidence sequences", Ann.
+Statist. 4:265-280). To test that the mean is ``mu0`` when the standard
+deviation ``sigma`` is unknown, take the Bayes factor of ``y_i = x_i - mu0``::
 
     BF_n(mu0) = (1 + n g)^(-1/2) * (S / (S - n^2 g ybar^2 / (1 + n g)))^(n/2),   S = sum(y_i^2),
 
@@ -40,60 +81,48 @@ the whole real line while ``q >= 1 + n g`` (at 95% with ``g = 1``: n < 5). A
 comparison's p-value is ``min(1, 1 / BF_n(0))``, valid at whatever seed count
 the sweep stopped (``p <= alpha`` exactly when ``CS_n`` excludes 0).
 ``g = 1`` (:data:`MIXTURE_G`) keeps the interval between 1.64 and 1.73 times the
-fixed-n t interval's half-width from n = 10 to n = 200; the best ``g`` for any
-one n in 10-50 would be at most 5% narrower there, and wider elsewhere.
-
-:func:`check` reports each seed count's own interval ``CS_n``, not the running
-intersection ``CS_2 & ... & CS_n``: both have the guarantee below, but under
-skewed values the intersection keeps the misses of the first few seeds and
-covers less (0.92 instead of 0.99 for lognormal values, log-sd 0.5, stopped
-after about 100 seeds).
+fixed-n t interval's half-width from n = 10 to n = 200. :func:`check` reports
+each seed count's own interval ``CS_n``, not the running intersection: under
+skewed values the intersection keeps the misses of the first few seeds.
+Its price: a half-width target takes 2.0-2.9 times the seeds of the oracle
+fixed-n design, and its coverage at the stop is 0.994-0.999, far above the
+level. Use it when no maximum can be named.
 
 What is guaranteed, under which assumptions
 -------------------------------------------
 If a group's values are independent draws from one normal distribution (mean
 and variance both unknown), its interval covers the true mean at the seed count
-the sweep stopped at with probability >= ``confidence``, **whatever rule or
-person decided to stop**: the half-width rule, the comparisons, another group,
-max_seeds, a crash and a resume, batches that change size. The same holds for
-the paired differences ``group - baseline`` (seed i of one group against seed i
-of the other): with no true difference, a comparison is ever declared better or
+the sweep stopped at with probability >= ``confidence``: for the confidence
+sequence and the repeated intervals **whatever rule or person decided to
+stop** (the half-width rule, the comparisons, another group, max_seeds, a
+crash and a resume, batches that change size); for the fixed-width interval,
+whatever the stop was decided from the groups' spreads (half-width targets,
+max_seeds, batches). The same holds for the paired differences ``group -
+baseline``: with no true difference, a comparison is ever declared better or
 worse with probability <= ``1 - confidence``; when the true difference is at
 least the margin, it is ever declared equivalent with probability <= ``1 -
 confidence``. With ``familywise`` (the default) each of m comparisons uses
-``(1 - confidence) / m`` (Bonferroni), so all verdicts together are right with
-probability >= ``confidence``. The groups' own intervals are each at
-``confidence``: the half-width target is a precision target per group.
+``(1 - confidence) / m`` (Bonferroni). The group-sequential boundaries for t
+statistics are an approximation (the error rate simulated at 0.038-0.052 with
+Pocock-type, 0.049-0.054 with O'Brien-Fleming-type spending, for a nominal
+0.05); the rest is exact for normal values. Skewed values (BENCHMARKS.md):
+the fixed-width interval covers 0.92-0.97 at skewness 1.75 and down to 0.79
+at skewness 6, the confidence sequence 0.97-0.99 and 0.88-0.96; decisions
+err at 0.04-0.06 at skewness 0.8-1.75 and 0.12-0.20 at skewness 6. Take the
+log of a heavily skewed metric (or, for moderate skew, prefer
+``stop.design=confidence_sequence``). Runs that fail must fail for reasons unrelated to their
+metric (their value is left out). A metric that does not move with the seed
+gives a zero-width interval.
 
-In simulations (BENCHMARKS.md) the level holds with room to spare on normal
-values: type-I error 0.01-0.03 for a nominal 0.05, coverage at the stop of the
-half-width rule >= 0.99. It is exact for normal values only. Moderately skewed
-values (lognormal, skewness 0.8-1.8) stayed at or near the level (coverage at
-the stop >= 0.976, type-I error 0.031-0.057); heavily skewed ones (skewness 6)
-did not (coverage 0.90-0.96, type-I error 0.20): take the log of such a metric
-first. Runs that fail must fail for reasons unrelated to their metric (their
-value is left out). A metric that does not move with the seed gives a
-zero-width interval once the interval is finite.
-
-The price of looking after every batch: at the same n the interval is about 1.7
-times as wide as the fixed-n t interval, so a half-width target takes 1.8-2.8
-times the seeds of the naive rule "stop when the t interval is narrow enough" --
-a rule whose reported interval covers only 0.92-0.94 on normal values and
-0.88-0.91 on lognormal ones, because it stops exactly when the sample standard
-deviation is small by chance. Deciding a true difference, by contrast, costs
-about what a fixed-n paired t-test with 90% power would need *had the effect
-size been known in advance*. Why not a group-sequential design with Lan-DeMets
-alpha spending: it needs the maximum and the look schedule fixed in advance
-(here batches follow the launcher's parallelism, failures and resumes), its t
-version is an approximation at small n, and its O'Brien-Fleming boundaries are
-widest at the early looks, where adaptive sweeps stop.
-
-This module imports numpy, and nothing from seedexp but its errors.
+This module imports numpy (and scipy when the group-sequential design is
+used), and nothing from seedexp but its errors and :mod:`seedexp.gsdesign`.
 
 Examples
 --------
 >>> import numpy as np
 >>> rule = StopRule(halfwidth=0.01, max_seeds=200)
+>>> rule.resolved_design
+'group_sequential'
 >>> rng = np.random.default_rng(0)
 >>> series = {"model=rf": list(0.90 + 0.01 * rng.standard_normal(40))}
 >>> decision = check(rule, series)
@@ -125,22 +154,42 @@ __all__ = [
     "check",
     "next_batch",
     "confidence_sequence",
+    "fixed_width_halfwidth",
     "METHOD",
+    "GS_METHOD",
+    "FIXED_WIDTH_METHOD",
     "MIXTURE_G",
     "CONFIG_KEYS",
     "STATES",
+    "DESIGNS",
 ]
 
 #: Variance of the normal mixture over the standardised effect (see the module
 #: docstring). Fixed: choosing it from the data would void the guarantee.
 MIXTURE_G = 1.0
 
-#: The name of the interval method, as written in summaries.
+#: The name of the confidence-sequence method, as written in summaries.
 METHOD = "anytime-valid t confidence sequence (Lai 1976 normal mixture, g=1)"
+#: The group-sequential method (``{spending}`` is filled in), as written in summaries.
+GS_METHOD = ("group-sequential t design, Lan-DeMets {spending} alpha spending over stop.max_seeds at the seed "
+             "counts looked at (repeated confidence intervals)")
+#: The interval of a group that met the half-width target under the group-sequential design.
+FIXED_WIDTH_METHOD = "fixed-width sequential interval (mean +/- halfwidth)"
+
+#: ``stop.design``: ``auto`` is group_sequential with a maximum, confidence_sequence without.
+AUTO, GROUP_SEQUENTIAL, CONFIDENCE_SEQUENCE = "auto", "group_sequential", "confidence_sequence"
+DESIGNS = (AUTO, GROUP_SEQUENTIAL, CONFIDENCE_SEQUENCE)
+#: ``stop.spending`` (see :mod:`seedexp.gsdesign`).
+SPENDING = ("pocock", "obrien_fleming")
+
+#: The fixed-width rule's quantile is ``t_{n-1}(1 - alpha/2) * sqrt(1 + FIXED_WIDTH_A / (n - 1))``.
+FIXED_WIDTH_A = 4.0
+#: The fixed-width rule never stops before this many values.
+FIXED_WIDTH_MIN_N = 5
 
 #: The keys of a ``stop:`` config block, in the order of :class:`StopRule`.
 CONFIG_KEYS = ("halfwidth", "max_seeds", "min_seeds", "batch", "decide", "baseline", "equivalence",
-               "higher_is_better", "confidence", "familywise", "metric")
+               "higher_is_better", "confidence", "familywise", "metric", "design", "spending")
 
 #: Verdicts of a comparison; every one but "undecided" settles it.
 STATES = ("better", "worse", "equivalent", "undecided")
@@ -169,8 +218,10 @@ class StopRule:
     halfwidth : float or None
         Stop when every group's interval of the primary metric has a half-width
         <= this (in the metric's units). None: no precision target.
-    max_seeds : int
+    max_seeds : int or None
         Never run more seeds than this (seeds 0 .. max_seeds-1). Default 100.
+        The group-sequential design spends its error rate over it; None: an
+        open-ended sweep (the confidence sequence; it stops only on its target).
     min_seeds : int
         Never stop before this many seeds, >= 2. Default 5, the first n at which
         the 95% interval is finite.
@@ -195,6 +246,16 @@ class StopRule:
     metric : str or None
         The metric the rule watches; None: the sweep's primary metric. Not used
         here: the caller picks the series.
+    design : {"auto", "group_sequential", "confidence_sequence"}
+        How the intervals hold their level at a data-dependent stop (module
+        docstring). ``auto`` (default): group_sequential when ``max_seeds`` is
+        set, confidence_sequence when it is None.
+    spending : {"pocock", "obrien_fleming"}
+        The alpha-spending function of the group-sequential design. Pocock-type
+        (default) spends evenly over the looks and decides a clear difference
+        early; O'Brien-Fleming-type keeps nearly the fixed-n level for the last
+        look and takes 1.5-2.6x the seeds of a fixed-n test with 90% power to
+        decide a large difference (``scripts/bench_sequential.py``).
 
     Raises
     ------
@@ -223,6 +284,8 @@ class StopRule:
     confidence: float = 0.95
     familywise: bool = True
     metric: str | None = None
+    design: str = AUTO
+    spending: str = "pocock"
 
     def __post_init__(self) -> None:
         if self.halfwidth is not None and not (_is_real(self.halfwidth) and self.halfwidth > 0):
@@ -230,8 +293,9 @@ class StopRule:
                         "a positive number (the half-width you need, in the metric's units), or null")
         if not (_is_int(self.min_seeds) and self.min_seeds >= 2):
             raise _fail("min_seeds", self.min_seeds, "an integer >= 2")
-        if not (_is_int(self.max_seeds) and self.max_seeds >= self.min_seeds):
-            raise _fail("max_seeds", self.max_seeds, f"an integer >= stop.min_seeds ({self.min_seeds})")
+        if self.max_seeds is not None and not (_is_int(self.max_seeds) and self.max_seeds >= self.min_seeds):
+            raise _fail("max_seeds", self.max_seeds, f"an integer >= stop.min_seeds ({self.min_seeds}), "
+                                                     "or null for an open-ended sweep")
         if self.batch is not None and not (_is_int(self.batch) and self.batch >= 1):
             raise _fail("batch", self.batch, "an integer >= 1, or null to run as many seeds as the launcher runs at once")
         for key in ("decide", "higher_is_better", "familywise"):
@@ -246,6 +310,13 @@ class StopRule:
             value = getattr(self, key)
             if value is not None and not (isinstance(value, str) and value):
                 raise _fail(key, value, "a non-empty name, or null")
+        if self.design not in DESIGNS:
+            raise _fail("design", self.design, f"one of {', '.join(DESIGNS)}")
+        if self.spending not in SPENDING:
+            raise _fail("spending", self.spending, f"one of {', '.join(SPENDING)}")
+        if self.design == GROUP_SEQUENTIAL and self.max_seeds is None:
+            raise ConfigError("stop.design=group_sequential needs stop.max_seeds=<N>: the maximum its error rate is "
+                              "spent over (or stop.design=confidence_sequence for an open-ended sweep)")
         if self.halfwidth is None and not self.decide:
             raise ConfigError("seed=auto needs something to stop on: set stop.halfwidth=<half-width you need> "
                               "or stop.decide=true with stop.baseline=<group>")
@@ -269,7 +340,7 @@ class StopRule:
         >>> StopRule.from_config({"half_width": 0.01})
         Traceback (most recent call last):
         ...
-        seedexp.errors.ConfigError: stop.half_width is not a stop option; accepted: halfwidth, max_seeds, min_seeds, batch, decide, baseline, equivalence, higher_is_better, confidence, familywise, metric
+        seedexp.errors.ConfigError: stop.half_width is not a stop option; accepted: halfwidth, max_seeds, min_seeds, batch, decide, baseline, equivalence, higher_is_better, confidence, familywise, metric, design, spending
         """
         if not isinstance(config, Mapping):
             raise ConfigError(f"stop={config!r} is not accepted: a mapping of stop options, "
@@ -282,6 +353,22 @@ class StopRule:
     def to_dict(self) -> dict[str, Any]:
         """The rule as plain JSON-able values (for summary.json)."""
         return dataclasses.asdict(self)
+
+    @property
+    def resolved_design(self) -> str:
+        """The design in force: ``design``, with ``auto`` resolved by whether there is a maximum."""
+        if self.design != AUTO:
+            return self.design
+        return GROUP_SEQUENTIAL if self.max_seeds is not None else CONFIDENCE_SEQUENCE
+
+    @property
+    def method(self) -> str:
+        """The method of the design in force, as written in summaries."""
+        if self.resolved_design == CONFIDENCE_SEQUENCE:
+            return METHOD
+        return GS_METHOD.format(spending=self.spending.replace("_", "-").replace("obrien-fleming",
+                                                                                  "O'Brien-Fleming-type")
+                                .replace("pocock", "Pocock-type"))
 
     @property
     def level_text(self) -> str:
@@ -354,6 +441,25 @@ def _log_bf_zero(x: np.ndarray, g: float = MIXTURE_G) -> np.ndarray:
     return -0.5 * np.log(ng1) + 0.5 * n * log_ratio
 
 
+def fixed_width_halfwidth(std: float, n: int, confidence: float = 0.95) -> float:
+    """The half-width the fixed-width rule compares with the target: ``q_n std / sqrt(n)``.
+
+    ``q_n = t_{n-1}(1 - alpha/2) sqrt(1 + 4 / (n - 1))`` (module docstring);
+    ``inf`` below :data:`FIXED_WIDTH_MIN_N` values.
+
+    Examples
+    --------
+    >>> round(fixed_width_halfwidth(1.0, 30), 4)
+    0.3983
+    """
+    from scipy import stats
+
+    if n < FIXED_WIDTH_MIN_N or not math.isfinite(std):
+        return math.inf
+    q = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * math.sqrt(1.0 + FIXED_WIDTH_A / (n - 1))
+    return q * std / math.sqrt(n)
+
+
 # --------------------------------------------------------------------------- decisions
 
 def _num(x: float) -> float | None:
@@ -362,31 +468,47 @@ def _num(x: float) -> float | None:
 
 @dataclass(frozen=True)
 class GroupInterval:
-    """The interval of one group's mean metric after ``n`` successful seeds."""
+    """The interval of one group's mean metric after ``n`` successful seeds.
+
+    ``method`` names how it holds its level at the stop (anytime-valid,
+    repeated or fixed-width); ``criterion`` is the half-width the stop rule
+    compared with ``halfwidth`` (the interval's own, except under the
+    group-sequential design, where it is :func:`fixed_width_halfwidth`).
+    """
 
     group: str
     n: int
     mean: float
     low: float
     high: float
+    method: str = "anytime-valid"
+    criterion: float | None = None
 
     @property
     def halfwidth(self) -> float:
         """Half the interval's width (``inf`` while it is unbounded)."""
         return (self.high - self.low) / 2.0
 
+    @property
+    def rule_halfwidth(self) -> float:
+        """The half-width the stop rule judges (``criterion``, else the interval's own)."""
+        return self.halfwidth if self.criterion is None else self.criterion
+
     def to_dict(self) -> dict[str, Any]:
         return {"group": self.group, "n": self.n, "mean": _num(self.mean), "low": _num(self.low),
-                "high": _num(self.high), "halfwidth": _num(self.halfwidth)}
+                "high": _num(self.high), "halfwidth": _num(self.halfwidth), "method": self.method,
+                "rule_halfwidth": _num(self.rule_halfwidth)}
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """``group - baseline``, seed by seed: its interval, anytime p-value and verdict.
+    """``group - baseline``, seed by seed: its interval, p-value and verdict.
 
     ``state`` is "better" or "worse" (for ``group``, given the metric's
     direction) when the interval excludes 0, else "equivalent" when it lies
-    inside the equivalence margin, else "undecided".
+    inside the equivalence margin, else "undecided". ``p_value`` is the
+    anytime-valid p (confidence sequence) or the repeated p (group-sequential):
+    either way ``p <= 1 - confidence`` exactly when the interval excludes 0.
     """
 
     group: str
@@ -398,6 +520,7 @@ class Comparison:
     p_value: float
     confidence: float
     state: str
+    method: str = "anytime-valid"
 
     @property
     def settled(self) -> bool:
@@ -407,7 +530,7 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         return {"group": self.group, "baseline": self.baseline, "n": self.n, "mean_diff": _num(self.mean_diff),
                 "low": _num(self.low), "high": _num(self.high), "p_value": _num(self.p_value),
-                "confidence": self.confidence, "state": self.state}
+                "confidence": self.confidence, "state": self.state, "method": self.method}
 
 
 @dataclass(frozen=True)
@@ -416,6 +539,8 @@ class Decision:
 
     ``cause`` is "halfwidth", "decided" or "max_seeds" when ``stop`` is true,
     else None; ``reason`` says the same in a sentence for the summary and log.
+    ``looks`` are the seed counts the design accounted for (the group-sequential
+    design spends its error rate over them).
     """
 
     stop: bool
@@ -425,11 +550,13 @@ class Decision:
     groups: tuple[GroupInterval, ...]
     comparisons: tuple[Comparison, ...]
     rule: StopRule
+    looks: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (unbounded ends become None), for summary.json."""
         return {"stop": self.stop, "cause": self.cause, "reason": self.reason, "n_seeds": self.n_seeds,
-                "method": METHOD, "confidence": self.rule.confidence,
+                "method": self.rule.method, "design": self.rule.resolved_design, "confidence": self.rule.confidence,
+                "looks": list(self.looks),
                 "groups": [g.to_dict() for g in self.groups],
                 "comparisons": [c.to_dict() for c in self.comparisons], "rule": self.rule.to_dict()}
 
@@ -463,24 +590,117 @@ def _interval(values: np.ndarray, confidence: float) -> tuple[int, float, float,
     return len(x), float(x.mean()), float(low[-1]), float(high[-1])
 
 
+def _verdict(low: float, high: float, rule: StopRule) -> str:
+    if low > 0 or high < 0:
+        return "better" if (low > 0) == rule.higher_is_better else "worse"
+    if rule.equivalence is not None and -rule.equivalence < low and high < rule.equivalence:
+        return "equivalent"
+    return "undecided"
+
+
 def _compare(group: str, base: str, diff: np.ndarray, rule: StopRule, confidence: float) -> Comparison:
     d = diff[np.isfinite(diff)]
     n, mean, low, high = _interval(d, confidence)
     p = float(min(1.0, math.exp(-float(_log_bf_zero(d)[-1])))) if n else 1.0
-    if low > 0 or high < 0:
-        state = "better" if (low > 0) == rule.higher_is_better else "worse"
-    elif rule.equivalence is not None and -rule.equivalence < low and high < rule.equivalence:
-        state = "equivalent"
+    return Comparison(group, base, n, mean, low, high, p, confidence, _verdict(low, high, rule))
+
+
+def _looks(rule: StopRule, n_seeds: int, looks: Sequence[int] | None) -> tuple[int, ...]:
+    """The seed counts looked at, up to and with ``n_seeds`` (default: every count from min_seeds on)."""
+    if looks is None:
+        chosen = list(range(min(rule.min_seeds, n_seeds), n_seeds + 1))
     else:
-        state = "undecided"
-    return Comparison(group, base, n, mean, low, high, p, confidence, state)
+        chosen = []
+        for k in looks:
+            if not (_is_int(k) and 1 <= k <= n_seeds):
+                raise ValueError(f"looks={list(looks)!r} is not accepted: seed counts in [1, {n_seeds}] "
+                                 "(the looks made so far, this one included)")
+            chosen.append(int(k))
+        chosen = sorted(set(chosen) | {n_seeds})
+    limit = rule.max_seeds if rule.max_seeds is not None else n_seeds
+    if n_seeds > limit:
+        raise ValueError(f"{n_seeds} seeds is above stop.max_seeds={rule.max_seeds}")
+    return tuple(k for k in chosen if k >= 1)
+
+
+class _Boundaries:
+    """Group-sequential z boundaries at the looks, per error rate (computed once per level)."""
+
+    def __init__(self, rule: StopRule, looks: tuple[int, ...]) -> None:
+        self.rule, self.looks = rule, looks
+        self.times = np.asarray(looks, dtype=float) / float(rule.max_seeds)
+        self.cache: dict[float, float] = {}
+
+    def last_z(self, alpha: float) -> float:
+        from .gsdesign import boundaries
+
+        if alpha not in self.cache:
+            self.cache[alpha] = float(boundaries(self.times, alpha, self.rule.spending)[-1])
+        return self.cache[alpha]
+
+    def t_bound(self, alpha: float, n: int) -> float:
+        from .gsdesign import to_t
+
+        return float(to_t(self.last_z(alpha), n))
+
+
+def _moments(values: np.ndarray) -> tuple[int, float, float]:
+    x = values[np.isfinite(values)]
+    n = len(x)
+    if n == 0:
+        return 0, math.nan, math.nan
+    constant = bool(np.all(x == x[0]))
+    mean = float(x[0]) if constant else float(x.mean())
+    sd = 0.0 if constant or n < 2 else float(x.std(ddof=1))
+    return n, mean, sd
+
+
+def _gs_group(name: str, values: np.ndarray, rule: StopRule, bounds: _Boundaries) -> GroupInterval:
+    n, mean, sd = _moments(values)
+    alpha = 1.0 - rule.confidence
+    if n == 0:
+        return GroupInterval(name, 0, math.nan, -math.inf, math.inf, "repeated", math.inf)
+    criterion = fixed_width_halfwidth(sd, n, rule.confidence) if rule.halfwidth is not None else None
+    if criterion is not None and criterion <= rule.halfwidth:
+        return GroupInterval(name, n, mean, mean - rule.halfwidth, mean + rule.halfwidth, "fixed-width", criterion)
+    b = bounds.t_bound(alpha, n)
+    half = b * sd / math.sqrt(n) if math.isfinite(b) else math.inf
+    return GroupInterval(name, n, mean, mean - half, mean + half, "repeated", criterion)
+
+
+def _gs_compare(group: str, base: str, diff: np.ndarray, rule: StopRule, confidence: float,
+                bounds: _Boundaries) -> Comparison:
+    from .gsdesign import repeated_pvalue
+
+    alpha = 1.0 - confidence
+    n, mean, sd = _moments(diff)
+    if n == 0:
+        return Comparison(group, base, 0, math.nan, -math.inf, math.inf, 1.0, confidence, "undecided", "repeated")
+    b = bounds.t_bound(alpha, n)
+    half = b * sd / math.sqrt(n) if math.isfinite(b) else math.inf
+    low, high = mean - half, mean + half
+    state = _verdict(low, high, rule)
+    if sd == 0:
+        t_stat = 0.0 if mean == 0 else math.inf
+    else:
+        t_stat = mean / (sd / math.sqrt(n))
+    decided = state in ("better", "worse")
+    if decided and n >= 3 and math.isinf(t_stat):
+        p = 0.0
+    elif n < 3:
+        p = 1.0
+    else:
+        p = repeated_pvalue(t_stat, bounds.times, n, rule.spending)
+    # the root finder's tolerance must not contradict the boundary: p <= alpha exactly when decided
+    p = min(p, alpha) if decided else max(p, math.nextafter(alpha, 1.0))
+    return Comparison(group, base, n, mean, low, high, float(min(1.0, p)), confidence, state, "repeated")
 
 
 def _fmt(x: float) -> str:
     return f"{x:.3g}" if math.isfinite(x) else "unbounded"
 
 
-def check(rule: StopRule, series: Mapping[str, Sequence[float]]) -> Decision:
+def check(rule: StopRule, series: Mapping[str, Sequence[float]], looks: Sequence[int] | None = None) -> Decision:
     """Decide whether an adaptive sweep can stop, after any batch.
 
     Parameters
@@ -491,13 +711,19 @@ def check(rule: StopRule, series: Mapping[str, Sequence[float]]) -> Decision:
         Group name -> the primary metric of seeds 0, 1, ..., n-1 in that order,
         the same n for every group (position i of two groups shares seed i).
         None or NaN marks a failed run, left out of the statistics.
+    looks : sequence of int, optional
+        The seed counts at which the sweep looked so far (this look, ``n``,
+        included, added if missing). The group-sequential design spends its
+        error rate over them; default: a look at every seed count from
+        ``min_seeds`` on (the most looks a sweep can make: conservative).
+        The confidence sequence does not need them.
 
     Returns
     -------
     Decision
         ``stop``, ``cause`` and ``reason``; each group's interval and each
-        comparison with ``rule.baseline`` (when ``rule.decide``), computed by
-        :data:`METHOD`. A pure function of its arguments.
+        comparison with ``rule.baseline`` (when ``rule.decide``), by the design
+        in force (:attr:`StopRule.resolved_design`). A pure function of its arguments.
 
     Raises
     ------
@@ -512,15 +738,24 @@ def check(rule: StopRule, series: Mapping[str, Sequence[float]]) -> Decision:
     >>> rng = np.random.default_rng(1)
     >>> lr = 0.80 + 0.02 * rng.standard_normal(30)
     >>> rf = lr + 0.03 + 0.01 * rng.standard_normal(30)
-    >>> decision = check(rule, {"lr": lr, "rf": rf})
+    >>> decision = check(rule, {"lr": lr, "rf": rf}, looks=range(5, 31, 5))
     >>> decision.reason
-    'rf vs lr decided: rf better (anytime-valid p<0.05) after 30 seeds'
+    'rf vs lr decided: rf better (group-sequential p<0.05) after 30 seeds'
     >>> decision.comparisons[0].state
     'better'
     """
     data = _as_series(series)
     n_seeds = len(next(iter(data.values())))
-    groups = tuple(GroupInterval(name, *_interval(values, rule.confidence)) for name, values in data.items())
+    design = rule.resolved_design
+    looked: tuple[int, ...] = ()
+    bounds: _Boundaries | None = None
+    if design == GROUP_SEQUENTIAL and n_seeds >= 1:
+        looked = _looks(rule, n_seeds, looks)
+        bounds = _Boundaries(rule, looked)
+    if bounds is not None:
+        groups = tuple(_gs_group(name, values, rule, bounds) for name, values in data.items())
+    else:
+        groups = tuple(GroupInterval(name, *_interval(values, rule.confidence)) for name, values in data.items())
 
     comparisons: tuple[Comparison, ...] = ()
     if rule.decide:
@@ -534,13 +769,17 @@ def check(rule: StopRule, series: Mapping[str, Sequence[float]]) -> Decision:
         alpha = 1.0 - rule.confidence
         level = 1.0 - (alpha / len(others) if rule.familywise else alpha)
         base = data[rule.baseline]
-        comparisons = tuple(_compare(k, rule.baseline, data[k] - base, rule, level) for k in others)
+        if bounds is not None:
+            comparisons = tuple(_gs_compare(k, rule.baseline, data[k] - base, rule, level, bounds) for k in others)
+        else:
+            comparisons = tuple(_compare(k, rule.baseline, data[k] - base, rule, level) for k in others)
 
     level = rule.level_text
-    wide = [g for g in groups if rule.halfwidth is not None and not g.halfwidth <= rule.halfwidth]
+    wide = [g for g in groups if rule.halfwidth is not None and not g.rule_halfwidth <= rule.halfwidth]
     open_ = [c for c in comparisons if not c.settled]
     precise = rule.halfwidth is not None and not wide
     settled = rule.decide and not open_
+    kind = "anytime-valid" if bounds is None else "group-sequential"
 
     def verdicts() -> str:
         parts = []
@@ -549,14 +788,15 @@ def check(rule: StopRule, series: Mapping[str, Sequence[float]]) -> Decision:
                 parts.append(f"{c.group} vs {c.baseline} equivalent (|difference| < {rule.equivalence:g})")
             else:
                 parts.append(f"{c.group} vs {c.baseline} decided: {c.group} {c.state} "
-                             f"(anytime-valid p<{1 - c.confidence:.2g})")
+                             f"({kind} p<{1 - c.confidence:.2g})")
         return "; ".join(parts)
 
     def pending() -> str:
-        parts = [f"{g.group}'s {level} half-width {_fmt(g.halfwidth)} > {rule.halfwidth:g}" for g in wide]
+        parts = [f"{g.group}'s {level} half-width {_fmt(g.rule_halfwidth)} > {rule.halfwidth:g}" for g in wide]
         parts += [f"{c.group} vs {c.baseline} undecided (difference {_fmt(c.low)} to {_fmt(c.high)})" for c in open_]
         return "; ".join(parts)
 
+    at_max = rule.max_seeds is not None and n_seeds >= rule.max_seeds
     if n_seeds < rule.min_seeds:
         stop, cause, reason = False, None, f"continue: {n_seeds} seeds < stop.min_seeds={rule.min_seeds}"
     elif precise:
@@ -564,11 +804,11 @@ def check(rule: StopRule, series: Mapping[str, Sequence[float]]) -> Decision:
         reason = f"every group's {level} half-width <= {rule.halfwidth:g} after {n_seeds} seeds"
     elif settled:
         stop, cause, reason = True, "decided", f"{verdicts()} after {n_seeds} seeds"
-    elif n_seeds >= rule.max_seeds:
+    elif at_max:
         stop, cause, reason = True, "max_seeds", f"stop.max_seeds={rule.max_seeds} reached before the target: {pending()}"
     else:
         stop, cause, reason = False, None, f"continue after {n_seeds} seeds: {pending()}"
-    return Decision(stop, cause, reason, n_seeds, groups, comparisons, rule)
+    return Decision(stop, cause, reason, n_seeds, groups, comparisons, rule, looked)
 
 
 def next_batch(rule: StopRule, done: int, parallelism: int) -> int:
@@ -576,7 +816,7 @@ def next_batch(rule: StopRule, done: int, parallelism: int) -> int:
 
     The next batch is seeds ``done .. done + k - 1``: ``rule.batch`` seeds (or
     ``parallelism``, the seeds the launcher runs at once), at least enough to
-    reach ``rule.min_seeds``, never past ``rule.max_seeds``.
+    reach ``rule.min_seeds``, never past ``rule.max_seeds`` (if there is one).
 
     Examples
     --------
@@ -590,4 +830,6 @@ def next_batch(rule: StopRule, done: int, parallelism: int) -> int:
         raise ValueError(f"parallelism={parallelism!r} is not accepted: the seeds the launcher runs at once, "
                          "an integer >= 1")
     size = max(rule.batch or parallelism, rule.min_seeds - done)
+    if rule.max_seeds is None:
+        return int(size)
     return int(max(0, min(size, rule.max_seeds - done)))

@@ -1,30 +1,40 @@
 """Which source of randomness moves the metric, and how sure is that answer?
 
 After Bouthillier et al., "Accounting for Variance in Machine Learning
-Benchmarks" (MLSys 2021). For each stream the experiment uses, N runs vary
-only that stream, at K base seeds: at each base seed every other stream takes
-the values that master seed derives (so the others are *drawn*, K times, not
-fixed at one value), and the studied stream takes N / K fresh values
-(``pin.<stream>``). One more series of N runs varies everything (``seed``).
-Each series is an ordinary seedexp multirun under ``<out>/<stream>/base<k>``
-(``<out>/all``), so it runs on any launcher and resumes.
+Benchmarks" (MLSys 2021), in a paired design. One series of N runs varies
+everything: master seeds ``b = base_seed .. base_seed + N - 1`` (``all``). For
+each stream the experiment uses, N more runs repeat those master seeds with
+that one stream given a fresh value (``pin.<stream>``, a value no master seed
+of the study gives it): run ``b`` of the stream's series differs from run ``b``
+of ``all`` in that stream only, every other stream keeping the value master
+``b`` derives. So each pair is one draw of the other sources, N of them,
+and the two runs of a pair share everything but the studied source.
+Each series is one ordinary seedexp multirun under ``<out>/<stream>``
+(``<out>/all``), so it runs on any launcher and resumes. The pinned value is
+derived from the master seed by a config group the study writes
+(``<out>/_conf/seedexp_variance/<stream>.yaml``, found through
+``hydra.searchpath``), so the N runs of a series are one configuration.
 
-Per metric and source:
+Per metric and source (``y_b``: run b of ``all``; ``y'_b``: run b of the source's series):
 
-* **variance of the source**: the within-base variance, pooled over the K base
-  seeds (the residual mean square of a one-way ANOVA on the base seed), with
-  ``N - K`` degrees of freedom. It is the variance the source causes with the
-  other sources at typical values, interactions included.
-* **share** of the total: ``var(source) / var(all)``, with an F interval
-  (the two estimates are independent: no run, base seed or pinned value is
-  shared). Shares need not add up to 100%: sources interact, and each is an
-  estimate.
-* **flags**: a share estimate above 100%, fewer than 10 runs, and a source
-  whose spread differs between base seeds (Brown-Forsythe test, Bonferroni over
-  the sources): then the answer depends on the other sources' values.
+* **variance of the source**: ``mean((y_b - y'_b)^2) / 2``, which estimates
+  ``E[Var(y | the other sources)]``: the variance the source causes with the
+  others at their typical values, interactions included.
+* **share** of the total: that divided by the variance of the ``y_b``, with a
+  jackknife interval over the N pairs on the log scale (t with N - 1 df). The
+  pairs are the independent units, so the interval holds when the source's
+  effect depends on the others (an interaction), which an F interval does not:
+  at N = 30 with an interaction of 0.5 the F interval of the earlier design (5
+  base seeds) covered 0.78, this one 0.93 (``scripts/bench_variance.py``).
+  Shares need not add up to 100%: sources interact, and each is an estimate.
+* **flags**: a share estimate above 100%; a source whose effect varies with the
+  others (the paired differences are heavier-tailed than normal: kurtosis test,
+  Bonferroni over the sources).
 
-The intervals assume the metric is roughly normal across seeds. The runs
-themselves are launched by :func:`run_study`; :func:`decompose` reads them back.
+Below :data:`MIN_RUNS` runs per source a share is known only within a factor of
+about 7 (a true 50% share is estimated anywhere from 20% to 138% at N = 10):
+:func:`run_study` refuses. The runs are launched by :func:`run_study`;
+:func:`decompose` reads them back.
 """
 
 from __future__ import annotations
@@ -43,20 +53,24 @@ from .record import RECORD_NAME
 from .seeds import STREAMS
 from .sweepdir import load_records, read_record, write_json_atomic, write_text_atomic
 
-__all__ = ["GLOBAL_STREAMS", "ALL", "discover_streams", "series_plan", "source_share", "decompose", "run_study",
-           "to_markdown", "to_csv", "plot"]
+__all__ = ["GLOBAL_STREAMS", "ALL", "MIN_RUNS", "discover_streams", "series_plan", "paired_share", "decompose",
+           "run_study", "to_markdown", "to_csv", "plot"]
 
-VARIANCE_SCHEMA = "seedexp.variance/2"
+VARIANCE_SCHEMA = "seedexp.variance/3"
 #: Streams every run reseeds; studied when the experiment draws from them.
 GLOBAL_STREAMS = ("python", "numpy")
 #: Streams the config declares under `pin` (others need `+pin.NAME`).
 CANONICAL_PINS = tuple(s for s in STREAMS if s not in GLOBAL_STREAMS)
 ALL = "all"
-#: Pinned values start here (plus the base seed): they never equal a master
-#: seed of the study, since ``pin.init=i`` gives the init stream the seed ``seed=i`` would.
+#: The pinned value of run b is the integer written "100000" followed by b's digits: >= 1,000,000
+#: and one-to-one, so it never equals a master seed of the study (``pin.init=i`` gives the init
+#: stream the seed ``seed=i`` would).
+PIN_PREFIX = "100000"
 PIN_OFFSET = 1_000_000
-#: Below this many runs a variance is flagged as too uncertain to read.
-MIN_RUNS = 10
+#: Fewer runs per source than this: ``run_study`` refuses (the share would be known within a factor of ~7).
+MIN_RUNS = 20
+#: The config group the study writes to pin a stream per master seed.
+PAIR_GROUP = "seedexp_variance"
 
 
 def _last_line(text: str | None, code: int) -> str:
@@ -96,47 +110,55 @@ def discover_streams(overrides: list[str], out: Path, base_seed: int) -> list[st
     return sorted(named | used)
 
 
-def _check_design(n: int, base_seeds: int) -> int:
-    if n < 2:
-        raise ConfigError(f"--seeds {n}: a variance needs at least 2 runs per source; e.g. --seeds 30")
-    if base_seeds < 1:
-        raise ConfigError(f"--base-seeds {base_seeds}: needs at least 1 base seed; e.g. --base-seeds 5")
-    if n % base_seeds or n // base_seeds < 2:
-        fits = [k for k in range(1, n // 2 + 1) if n % k == 0]
-        raise ConfigError(f"--seeds {n} is not {base_seeds} base seeds x at least 2 values each; "
-                          f"use --base-seeds {max(k for k in fits if k <= base_seeds) if fits else 1} "
-                          f"or --seeds {max(2 * base_seeds, math.ceil(n / base_seeds) * base_seeds)}")
-    return n // base_seeds
+def _check_design(n: int, base_seed: int = 0) -> None:
+    if n < MIN_RUNS:
+        raise ConfigError(f"--seeds {n}: a share from fewer than {MIN_RUNS} runs per source is known only within a "
+                          f"factor of 7 or more (a true 50% share reads anywhere from 20% to 138% at 10 runs); "
+                          f"use --seeds {MIN_RUNS} or more (30 is the default)")
+    last = base_seed + n - 1
+    if int(PIN_PREFIX + str(base_seed)) <= last:  # pinned values must stay clear of the study's master seeds
+        raise ConfigError(f"--base-seed {base_seed}: the master seeds {base_seed}..{last} would meet the pinned "
+                          f"values (from {PIN_OFFSET}); use a --base-seed below {PIN_OFFSET - n}")
 
 
-def series_plan(stream: str, n: int, base_seed: int, base_seeds: int = 5) -> list[tuple[str, list[str]]]:
-    """The multiruns of one series: ``(subdirectory, overrides)`` each.
-
-    ``all``: ``seed`` over ``base_seed .. base_seed + n - 1``. A stream: at base
-    seed ``base_seed + n + k`` (k < ``base_seeds``, distinct from the masters of
-    ``all``), ``pin.<stream>`` over ``n / base_seeds`` values of its own.
+def pinned_value(seed: int) -> int:
+    """The value the studied stream is pinned to in the run of master seed ``seed``.
 
     Examples
     --------
-    >>> series_plan("init", 4, 0, 2)
-    [('base0', ['seed=4', 'pin.init=range(1000000,1000002)']), ('base1', ['seed=5', 'pin.init=range(1000002,1000004)'])]
-    >>> series_plan("all", 4, 0, 2)
-    [('', ['seed=range(0,4)'])]
+    >>> pinned_value(0), pinned_value(7), pinned_value(12)
+    (1000000, 1000007, 10000012)
     """
-    m = _check_design(n, base_seeds)
+    return int(PIN_PREFIX + str(int(seed)))
+
+
+def pair_config(stream: str) -> str:
+    """The config group option that pins ``stream`` to :func:`pinned_value` of the run's own seed."""
+    return (f"# @package _global_\n# written by seedexp variance: run b of this series pins {stream} to "
+            f"{PIN_PREFIX}<b>, all else as master seed b derives it\n"
+            f"pin:\n  {stream}: ${{oc.decode:\"{PIN_PREFIX}${{seed}}\"}}\n")
+
+
+def series_plan(stream: str, n: int, base_seed: int, conf_dir: Path | None = None) -> list[str]:
+    """The overrides of one series' multirun (besides the experiment's own and the sweep dir).
+
+    ``all``: ``seed`` over ``base_seed .. base_seed + n - 1``. A stream: the same
+    seeds, with the config group option that pins the stream per seed
+    (:func:`pair_config`, written under ``conf_dir``).
+
+    Examples
+    --------
+    >>> series_plan("all", 30, 0)
+    ['seed=range(0,30)']
+    >>> series_plan("init", 30, 0, Path("/s/_conf"))
+    ['seed=range(0,30)', '+seedexp_variance=init', 'hydra.searchpath=[file:///s/_conf]']
+    """
+    seeds = f"seed=range({base_seed},{base_seed + n})"
     if stream == ALL:
-        return [("", [f"seed=range({base_seed},{base_seed + n})"])]
-    pin = f"pin.{stream}" if stream in CANONICAL_PINS else f"+pin.{stream}"
-    first = base_seed + PIN_OFFSET
-    return [(f"base{k}", [f"seed={base_seed + n + k}", f"{pin}=range({first + k * m},{first + (k + 1) * m})"])
-            for k in range(base_seeds)]
-
-
-def _f_interval(ratio: float, df1: int, df2: int, confidence: float) -> tuple[float, float]:
-    from scipy import stats
-
-    a = (1 - confidence) / 2
-    return ratio / float(stats.f.ppf(1 - a, df1, df2)), ratio / float(stats.f.ppf(a, df1, df2))
+        return [seeds]
+    if conf_dir is None:
+        raise ValueError("series_plan needs conf_dir for a stream's series")
+    return [seeds, f"+{PAIR_GROUP}={stream}", f"hydra.searchpath=[file://{Path(conf_dir).absolute()}]"]
 
 
 def _chi2_interval(var: float, df: int, confidence: float) -> tuple[float, float]:
@@ -146,98 +168,125 @@ def _chi2_interval(var: float, df: int, confidence: float) -> tuple[float, float
     return df * var / float(stats.chi2.ppf(1 - a, df)), df * var / float(stats.chi2.ppf(a, df))
 
 
-def source_share(by_base: Sequence[Sequence[float]], total: Sequence[float], confidence: float = 0.95) -> dict[str, Any]:
-    """Variance of one source from its runs at several base seeds, and its share of the total variance.
+def _jackknife_se(loo: np.ndarray) -> float:
+    """Jackknife standard error from the leave-one-out values of a statistic."""
+    n = len(loo)
+    return float(np.sqrt((n - 1) / n * np.sum((loo - loo.mean()) ** 2)))
+
+
+def paired_share(total: Sequence[float], varied: Sequence[float], confidence: float = 0.95) -> dict[str, Any]:
+    """Variance of one source from pairs of runs that differ in it alone, and its share of the total variance.
 
     Parameters
     ----------
-    by_base : sequence of sequences of float
-        The metric at each base seed, one sequence per base seed (only the
-        studied source varies within one).
     total : sequence of float
-        The metric when every source varies.
+        The metric of the runs where every source varies, one per master seed.
+    varied : sequence of float
+        The metric of the same master seeds with the studied source given another
+        value: pair i is ``(total[i], varied[i])``. NaN marks a failed run (its pair is left out).
     confidence : float
         Level of the intervals.
 
     Returns
     -------
     dict
-        ``n``, ``n_bases``, ``df``, ``var`` (pooled within-base variance),
-        ``std`` with ``std_ci_low``/``std_ci_high`` (chi-square), ``share`` with
-        ``share_ci_low``/``share_ci_high`` (F with ``df`` and ``len(total) - 1``
-        degrees of freedom), ``base_std`` (per base seed) and ``base_pvalue``
-        (Brown-Forsythe test that the spread is the same at every base seed).
+        ``n`` (pairs), ``df``, ``var`` (``mean((total - varied)^2) / 2``), ``std``
+        with ``std_ci_low``/``std_ci_high``, ``share`` (``var / var(total)``) with
+        ``share_ci_low``/``share_ci_high`` (jackknife over the pairs, log scale,
+        t with n - 1 df), and ``kurtosis_pvalue`` (one-sided test that the paired
+        differences are heavier-tailed than normal: the source's effect varies
+        with the others; n >= 20).
 
     Examples
     --------
-    >>> r = source_share([[1.0, 2.0, 3.0], [2.0, 3.0, 4.0]], [0.0, 2.0, 4.0, 1.0, 3.0])
-    >>> r["var"], r["share"], r["df"]
-    (1.0, 0.4, 4)
+    >>> r = paired_share([0.0, 2.0, 4.0, 1.0, 3.0], [1.0, 2.0, 3.0, 3.0, 2.0])
+    >>> r["var"], round(r["share"], 6), r["n"]
+    (0.7, 0.28, 5)
     """
     from scipy import stats
 
-    groups = [np.asarray(g, dtype=float) for g in by_base]
-    usable = [g for g in groups if len(g) >= 2]
-    t = np.asarray(total, dtype=float)
-    out: dict[str, Any] = {"n": int(sum(len(g) for g in groups)), "n_bases": len(usable), "df": 0, "var": None,
-                           "std": None, "std_ci_low": None, "std_ci_high": None, "share": None,
-                           "share_ci_low": None, "share_ci_high": None,
-                           "base_std": [float(g.std(ddof=1)) if len(g) >= 2 else None for g in groups],
-                           "base_pvalue": None}
-    df = int(sum(len(g) - 1 for g in usable))
-    if df < 1:
+    y = np.asarray(total, dtype=float)
+    v = np.asarray(varied, dtype=float)
+    keep = np.isfinite(y) & np.isfinite(v)
+    y, v = y[keep], v[keep]
+    n = len(y)
+    out: dict[str, Any] = {"n": n, "df": max(0, n - 1), "var": None, "std": None, "std_ci_low": None,
+                           "std_ci_high": None, "share": None, "share_ci_low": None, "share_ci_high": None,
+                           "kurtosis_pvalue": None}
+    if n < 2:
         return out
-    ss = float(sum(((g - g.mean()) ** 2).sum() if not np.all(g == g[0]) else 0.0 for g in usable))
-    var = ss / df
-    low, high = _chi2_interval(var, df, confidence)
-    out.update(df=df, var=var, std=math.sqrt(var), std_ci_low=math.sqrt(low), std_ci_high=math.sqrt(high))
-    if len(usable) >= 2 and var > 0:
-        out["base_pvalue"] = float(stats.levene(*usable, center="median").pvalue)
-    total_var = float(t.var(ddof=1)) if len(t) >= 2 and not np.all(t == t[0]) else (0.0 if len(t) >= 2 else None)
-    if total_var:
+    d2 = (y - v) ** 2 / 2.0
+    var = float(d2.mean())
+    total_var = 0.0 if np.all(y == y[0]) else float(y.var(ddof=1))
+    out.update(var=var, std=math.sqrt(var))
+    q = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+    if var == 0:
+        out.update(std_ci_low=0.0, std_ci_high=0.0)
+        if total_var > 0:
+            out.update(share=0.0, share_ci_low=0.0, share_ci_high=0.0)
+        return out
+    loo_num = (d2.sum() - d2) / (n - 1)  # leave-one-out sums, in O(n)
+    if n >= 3:
+        with np.errstate(divide="ignore"):
+            se_v = _jackknife_se(np.log(loo_num))
+        out.update(std_ci_low=math.sqrt(var * math.exp(-q * se_v)), std_ci_high=math.sqrt(var * math.exp(q * se_v)))
+    if n >= 20 and np.any(y != v):
+        out["kurtosis_pvalue"] = float(stats.kurtosistest(y - v, alternative="greater").pvalue)
+    if total_var > 0:
         share = var / total_var
-        s_low, s_high = _f_interval(share, df, len(t) - 1, confidence)
-        out.update(share=share, share_ci_low=s_low, share_ci_high=s_high)
+        out["share"] = share
+        if n >= 3:
+            c = y - y.mean()
+            loo_mean = (c.sum() - c) / (n - 1)
+            loo_var = ((c * c).sum() - c * c - (n - 1) * loo_mean ** 2) / (n - 2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                se = _jackknife_se(np.log(loo_num) - np.log(loo_var))
+            if math.isfinite(se):
+                out.update(share_ci_low=share * math.exp(-q * se), share_ci_high=share * math.exp(q * se))
     return out
 
 
-def _values(records: list[dict[str, Any]], metric: str) -> list[float]:
-    return [float(r["metrics"][metric]) for r in records
-            if r["status"] == "ok" and r["metrics"].get(metric) is not None and math.isfinite(r["metrics"][metric])]
+def _by_seed(records: list[dict[str, Any]], metric: str) -> dict[int, float]:
+    """Master seed -> the metric of its ok run (NaN for a non-finite value)."""
+    out = {}
+    for r in records:
+        if r["status"] == "ok" and isinstance(r.get("seed"), int):
+            v = r["metrics"].get(metric)
+            out[r["seed"]] = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+    return out
 
 
-def decompose(out: Path, streams: Sequence[str], *, n: int, base_seed: int = 0, base_seeds: int = 5,
+def decompose(out: Path, streams: Sequence[str], *, n: int, base_seed: int = 0,
               confidence: float = 0.95) -> dict[str, Any]:
-    """Read the series of a study under ``out`` and compute every source's variance and share, per metric."""
+    """Read the series of a study under ``out`` and compute every source's variance and share, per metric.
+
+    Run b of a source's series is paired with run b (same master seed) of ``all``.
+    """
     import scipy
 
     out = Path(out)
-    series: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    series: dict[str, list[dict[str, Any]]] = {}
     failed: dict[str, int] = {}
     for name in [*streams, ALL]:
         records, _ = load_records(out / name) if (out / name).is_dir() else ([], [])
         failed_here = sum(1 for r in records if r["status"] != "ok")
         if failed_here:
             failed[name] = failed_here
-        by_base: dict[int, list[dict[str, Any]]] = {}
-        for rec in records:
-            by_base.setdefault(int(rec["seed"]), []).append(rec)
-        series[name] = by_base
-    all_records = [r for rs in series[ALL].values() for r in rs]
-    metrics = sorted({m for r in all_records if r["status"] == "ok" for m in r["metrics"]})
+        series[name] = records
+    metrics = sorted({m for r in series[ALL] if r["status"] == "ok" for m in r["metrics"]})
     alpha = 1 - confidence
     table: dict[str, dict[str, Any]] = {}
     for metric in metrics:
-        total = _values(all_records, metric)
+        total = _by_seed(series[ALL], metric)
         rows: dict[str, Any] = {}
         for name in streams:
-            bases = [_values(series[name][b], metric) for b in sorted(series[name])]
-            rows[name] = source_share(bases, total, confidence)
-        t = np.asarray(total)
-        total_row: dict[str, Any] = {"n": len(t), "n_bases": len(t), "df": max(0, len(t) - 1),
-                                     "var": None, "std": None, "std_ci_low": None, "std_ci_high": None,
-                                     "share": None, "share_ci_low": None, "share_ci_high": None,
-                                     "base_std": [], "base_pvalue": None}
+            varied = _by_seed(series[name], metric)
+            seeds = sorted(set(total) & set(varied))
+            rows[name] = paired_share([total[b] for b in seeds], [varied[b] for b in seeds], confidence)
+        t = np.asarray([v for v in total.values() if math.isfinite(v)])
+        total_row: dict[str, Any] = {"n": len(t), "df": max(0, len(t) - 1), "var": None, "std": None,
+                                     "std_ci_low": None, "std_ci_high": None, "share": None, "share_ci_low": None,
+                                     "share_ci_high": None, "kurtosis_pvalue": None}
         if len(t) >= 2:
             var = 0.0 if np.all(t == t[0]) else float(t.var(ddof=1))
             low, high = _chi2_interval(var, len(t) - 1, confidence)
@@ -250,52 +299,74 @@ def decompose(out: Path, streams: Sequence[str], *, n: int, base_seed: int = 0, 
                 flags.append(f"N={row['n']} < {MIN_RUNS}: too few runs to read")
             if row["share"] is not None and row["share"] > 1:
                 flags.append("share > 100%: sources interact, or the estimates are noisy")
-            if row["base_pvalue"] is not None and row["base_pvalue"] < alpha / max(1, len(streams)):
-                flags.append(f"spread differs between base seeds (p={row['base_pvalue']:.2g}): "
-                             "it depends on the other sources")
+            if row["kurtosis_pvalue"] is not None and row["kurtosis_pvalue"] < alpha / max(1, len(streams)):
+                flags.append(f"its effect varies with the other sources (kurtosis p={row['kurtosis_pvalue']:.2g})")
             row["flags"] = flags
         table[metric] = rows
+    level = f"{100 * confidence:g}%"
     return {
-        "schema": VARIANCE_SCHEMA, "n": n, "base_seed": base_seed, "base_seeds": base_seeds,
-        "values_per_base": n // base_seeds, "confidence": confidence, "streams": list(streams),
-        "metrics": metrics, "table": table, "failed": failed,
+        "schema": VARIANCE_SCHEMA, "n": n, "base_seed": base_seed, "design": "paired", "confidence": confidence,
+        "streams": list(streams), "metrics": metrics, "table": table, "failed": failed,
         "methods": {
-            "variance": f"pooled within-base variance over {base_seeds} base seed(s) x {n // base_seeds} values "
-                        "of the source (one-way ANOVA residual mean square); the other sources take the values "
-                        "each base seed derives",
-            "share": f"var(source) / var(all), {100 * confidence:g}% F interval (normal metric assumed)",
-            "std_interval": f"{100 * confidence:g}% chi-square interval",
-            "base_dependence": "Brown-Forsythe (median-centred Levene) test across base seeds, flagged at "
-                               f"p < {alpha:g} / {max(1, len(streams))} sources",
+            "design": f"paired: run b of a source's series repeats master seed b of 'all' (seeds {base_seed}.."
+                      f"{base_seed + n - 1}) with only that source given a fresh value (pin.<source> = "
+                      f"{PIN_PREFIX}<b>)",
+            "variance": "mean over the pairs of (y_all - y_source)^2 / 2: E[Var(metric | the other sources)]",
+            "share": f"var(source) / var(all) on the same pairs, {level} jackknife interval over the pairs on the "
+                     "log scale (t, n - 1 df); it holds when sources interact",
+            "std_interval": f"source: {level} jackknife interval (log scale); all: {level} chi-square interval",
+            "interaction": "one-sided kurtosis test of the paired differences (scipy.stats.kurtosistest, n >= 20), "
+                           f"flagged at p < {alpha:g} / {max(1, len(streams))} sources",
         },
         "versions": {"numpy": np.__version__, "scipy": scipy.__version__},
     }
 
 
-def run_study(overrides: Sequence[str], out: Path, *, n: int = 30, base_seeds: int = 5, base_seed: int = 0,
+def _searchpath(overrides: list[str], conf_dir: Path) -> tuple[list[str], str]:
+    """The overrides without a ``hydra.searchpath=[...]`` of the user's, and the searchpath with ours added."""
+    ours = f"file://{conf_dir}"
+    kept, theirs = [], []
+    for o in overrides:
+        key, _, value = o.partition("=")
+        if key.lstrip("+") == "hydra.searchpath" and value.startswith("[") and value.endswith("]"):
+            theirs += [v.strip() for v in value[1:-1].split(",") if v.strip()]
+        else:
+            kept.append(o)
+    return kept, f"hydra.searchpath=[{','.join([*theirs, ours])}]"
+
+
+def run_study(overrides: Sequence[str], out: Path, *, n: int = 30, base_seed: int = 0,
               streams: Sequence[str] | None = None, confidence: float = 0.95,
               progress: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     """Run (or resume) every series of a study under ``out`` and decompose it.
 
-    Writes ``variance.json``, ``variance.csv``, ``variance.md`` and
-    ``variance.png`` in ``out`` and returns the result (:func:`decompose`, plus
-    ``overrides``). ``progress`` receives one line per step.
+    Refuses (one-line :class:`~seedexp.errors.ConfigError`) below :data:`MIN_RUNS`
+    runs per source. Writes ``variance.json``, ``variance.csv``, ``variance.md``
+    and ``variance.png`` in ``out`` and returns the result (:func:`decompose`,
+    plus ``overrides``). ``progress`` receives one line per step.
     """
-    _check_design(n, base_seeds)
+    _check_design(n, base_seed)
     out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
     overrides = list(overrides)
     streams = list(streams) if streams else discover_streams(overrides, out, base_seed)
-    m = n // base_seeds
-    progress(f"sources {', '.join(streams)} + all; {n} runs each ({base_seeds} base seeds x {m} values), in {out}")
-    for name in [*streams, ALL]:
+    conf_dir = out / "_conf"
+    (conf_dir / PAIR_GROUP).mkdir(parents=True, exist_ok=True)
+    for name in streams:
+        write_text_atomic(conf_dir / PAIR_GROUP / f"{name}.yaml", pair_config(name))
+    base, searchpath = _searchpath(overrides, conf_dir)
+    progress(f"sources {', '.join(streams)} + all; {n} runs each (master seeds {base_seed}..{base_seed + n - 1}; "
+             f"each source's run b differs from run b of 'all' in that source only), in {out}")
+    for name in [ALL, *streams]:
         progress(f"series '{name}'")
-        for sub, series in series_plan(name, n, base_seed, base_seeds):
-            proc = run_seedexp(["-m", *overrides, *series, f"hydra.sweep.dir={out / name / sub}"], Path.cwd(),
-                               quiet=True)
-            if proc.returncode not in (0, 1) or not any((out / name / sub).rglob(RECORD_NAME)):
-                raise ConfigError(f"series {name!r} could not run: {_last_line(proc.stderr, proc.returncode)}")
-    result = decompose(out, streams, n=n, base_seed=base_seed, base_seeds=base_seeds, confidence=confidence)
+        plan = series_plan(name, n, base_seed, conf_dir)
+        extra = [o for o in plan if not o.startswith("hydra.searchpath=")]
+        if name != ALL:
+            extra.append(searchpath)
+        proc = run_seedexp(["-m", *base, *extra, f"hydra.sweep.dir={out / name}"], Path.cwd(), quiet=True)
+        if proc.returncode not in (0, 1) or not any((out / name).rglob(RECORD_NAME)):
+            raise ConfigError(f"series {name!r} could not run: {_last_line(proc.stderr, proc.returncode)}")
+    result = decompose(out, streams, n=n, base_seed=base_seed, confidence=confidence)
     result["overrides"] = overrides
     write_json_atomic(out / "variance.json", result)
     write_text_atomic(out / "variance.csv", to_csv(result))
@@ -317,8 +388,8 @@ def _g(x: float | None) -> str:
 def to_markdown(result: dict[str, Any]) -> str:
     """One table per metric: each source's std and share of the variance, with intervals and flags."""
     level = f"{100 * result['confidence']:g}%"
-    lines = [f"# Variance by source: {result['n']} runs per source ({result['base_seeds']} base seeds x "
-             f"{result['values_per_base']} values), {result['n']} with every source varying", ""]
+    lines = [f"# Variance by source: {result['n']} runs with every source varying, and per source {result['n']} "
+             "runs that each repeat one of them with only that source changed", ""]
     for metric in result["metrics"]:
         lines += [f"## {metric}", "",
                   f"| source | runs | std [{level} CI] | share of total variance [{level} CI] | flags |",
@@ -332,9 +403,11 @@ def to_markdown(result: dict[str, Any]) -> str:
             flags = "; ".join(f"⚠ {f}" for f in row["flags"])
             lines.append(f"| {label} | {row['n']} | {std} | {share} | {flags} |")
         lines.append("")
-    lines += [f"Share = var(source) / var(all sources), with a {level} F interval (normal metric assumed). "
-              "Shares need not add up to 100%: sources interact, and each is an estimate. Sources whose intervals "
-              "overlap are not ranked by this study: run more seeds (`--seeds`) to separate them.", ""]
+    lines += [f"Share = var(source) / var(all sources), where var(source) = mean((y_all - y_source)^2) / 2 over "
+              f"the pairs (the variance the source causes, the others at their typical values), with a {level} "
+              "jackknife interval over the pairs, which holds when sources interact. Shares need not add up to "
+              "100%: sources interact, and each is an estimate. Sources whose intervals overlap are not ranked by "
+              "this study: run more seeds (`--seeds`) to separate them.", ""]
     if result["failed"]:
         lines += [f"Runs not ok per series: {', '.join(f'{k}: {v}' for k, v in result['failed'].items())} "
                   "(re-run to retry them).", ""]
@@ -343,8 +416,8 @@ def to_markdown(result: dict[str, Any]) -> str:
 
 def to_csv(result: dict[str, Any]) -> str:
     """One row per metric and source."""
-    keys = ("n", "n_bases", "df", "std", "std_ci_low", "std_ci_high", "share", "share_ci_low", "share_ci_high",
-            "base_pvalue")
+    keys = ("n", "df", "std", "std_ci_low", "std_ci_high", "share", "share_ci_low", "share_ci_high",
+            "kurtosis_pvalue")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["metric", "source", *keys, "flags"])
@@ -377,8 +450,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
         ax.set_title(metric, fontsize=9)
         ax.set_ylabel("% of the total variance", fontsize=8)
-    fig.suptitle(f"Variance share per source, {100 * result['confidence']:g}% F interval; N={result['n']} runs "
-                 f"per source ({result['base_seeds']} base seeds); red: flagged", fontsize=8)
+    fig.suptitle(f"Variance share per source, {100 * result['confidence']:g}% jackknife interval; N={result['n']} "
+                 "paired runs per source; red: flagged", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -18,7 +18,7 @@ from conftest import ROOT, TEST_CONF, read_json, run_seedexp
 from seedexp.hydra.sweeper import launcher_parallelism
 from seedexp.report import stopping_section
 from seedexp.sweepdir import load_stopping
-from seedexp.sequential import CONFIG_KEYS, StopRule, confidence_sequence
+from seedexp.sequential import CONFIG_KEYS, StopRule, fixed_width_halfwidth
 
 NOISY = ["--config-dir", str(TEST_CONF), "-m", "experiment=noisy_score"]
 
@@ -33,7 +33,7 @@ def records(sweep):
 
 
 def test_adaptive_sweep_stops_at_the_target_and_resumes_to_the_same_decision(tmp_path):
-    args = [*NOISY, "seed=auto", "stop.halfwidth=1.2", "stop.max_seeds=30", "stop.metric=score",
+    args = [*NOISY, "seed=auto", "stop.halfwidth=0.6", "stop.max_seeds=30", "stop.metric=score",
             "hydra.sweep.dir=sw"]
     first = run_seedexp(args, tmp_path, check_rc=0)
     sw = tmp_path / "sw"
@@ -41,24 +41,26 @@ def test_adaptive_sweep_stops_at_the_target_and_resumes_to_the_same_decision(tmp
     n = stopping["n_seeds"]
     assert stopping["stop"] and stopping["cause"] == "halfwidth" and 5 < n < 30
     assert stopping["metric"] == "score" and stopping["metric_source"] == "stop.metric"
+    assert stopping["design"] == "group_sequential" and stopping["looks"] == list(range(5, n + 1))  # 1 seed a batch
     (group,) = stopping["groups"]
-    assert group["group"] == "experiment=noisy_score" and group["halfwidth"] <= 1.2
+    assert group["group"] == "experiment=noisy_score" and group["method"] == "fixed-width"
     # seeds 0..n-1 and nothing else, in run dirs named as the fixed sweep names them (no stop.*)
     recs = records(sw)
     assert sorted(recs) == [("experiment=noisy_score", k) for k in range(n)]
     assert sorted(p.name for p in sw.glob("experiment=*")) == sorted(f"experiment=noisy_score,seed={k}" for k in range(n))
-    # the interval reported is the confidence sequence of those records, in seed order
-    values = [recs[("experiment=noisy_score", k)]["metrics"]["score"] for k in range(n)]
-    low, high = confidence_sequence(values)
-    assert group["low"] == pytest.approx(low[-1]) and group["high"] == pytest.approx(high[-1])
-    assert (high[-2] - low[-2]) / 2 > 1.2  # it stopped at the first seed count that met the target
+    # the interval reported is the fixed-width interval of those records: mean +/- the target
+    values = np.array([recs[("experiment=noisy_score", k)]["metrics"]["score"] for k in range(n)])
+    assert group["low"] == pytest.approx(values.mean() - 0.6) and group["high"] == pytest.approx(values.mean() + 0.6)
+    assert group["rule_halfwidth"] == pytest.approx(fixed_width_halfwidth(values.std(ddof=1), n))
+    assert group["rule_halfwidth"] <= 0.6
+    assert fixed_width_halfwidth(values[:-1].std(ddof=1), n - 1) > 0.6  # it stopped at the first count that met it
     # every planned run is accounted for
     plan = read_json(sw / "sweep.json")
     assert [p["seed"] for p in plan["planned"]] == list(range(n))
     summary = read_json(sw / "summary.json")
     assert summary["stopping"]["n_seeds"] == n and summary["n_runs"] == summary["n_ok"] == n
     md = (sw / "summary.md").read_text()
-    assert "## Adaptive stopping (seed=auto)" in md and stopping["reason"] in md and "anytime-valid" in md
+    assert "## Verdict of seed=auto" in md and stopping["reason"] in md and "fixed-width" in md
     assert "the stop rule watches score (stop.metric)" in first.stdout
     assert first.stdout.strip().splitlines()[-1].startswith(f"seedexp: seed=auto stopped: {stopping['reason']}")
 
@@ -86,18 +88,28 @@ def test_two_configurations_decide_a_planted_difference(tmp_path):
     base = "experiment.mean=0,experiment.own_sd=0.5,experiment=noisy_score"
     assert cmp["baseline"] == base and cmp["group"] == base.replace("mean=0", "mean=1")
     assert cmp["state"] == "better" and cmp["low"] > 0 and cmp["p_value"] <= 0.05
-    assert "decided" in proc.stdout and "| better |" in (tmp_path / "sw" / "summary.md").read_text()
+    md = (tmp_path / "sw" / "summary.md").read_text()
+    assert "decided" in proc.stdout and "| **better** |" in md and "repeated p" in md
+    # the verdict of the design that was run comes first; the fixed-n tables after it, labelled
+    assert md.index("## Verdict of seed=auto (group-sequential design)") < md.index("**Method of the fixed-n tables:**") \
+        < md.index("## Paired comparisons (same seeds) — fixed-n, not valid at a seed=auto stop")
+    assert "fixed-n, not valid at a seed=auto stop" in md and "not valid here" in md
+    assert "**experiment.mean=1" not in md.split("## Paired comparisons")[1]  # no bold fixed-n verdict
+    assert read_json(tmp_path / "sw" / "summary.json")["stopping"]["fixed_n_tables_valid"] is False
     recs = records(tmp_path / "sw")
     assert len(recs) == 2 * stopping["n_seeds"]  # both configurations, same seeds
 
 
 def test_without_stop_metric_the_first_metric_alphabetically_is_watched_and_named(tmp_path):
-    # noisy_score also reports n_params (constant): picked when nothing names the metric, and said so
-    proc = run_seedexp([*NOISY, "seed=auto", "stop.halfwidth=0.5", "stop.max_seeds=8", "hydra.sweep.dir=sw"],
+    # noisy_score also reports n_params (constant): picked when nothing names the metric, and said so;
+    # with no maximum the sweep is open-ended, and the confidence sequence holds at any stop
+    proc = run_seedexp([*NOISY, "seed=auto", "stop.halfwidth=0.5", "stop.max_seeds=null", "hydra.sweep.dir=sw"],
                        tmp_path, check_rc=0)
     assert "the stop rule watches n_params (the first metric alphabetically" in proc.stdout
+    assert "no maximum (confidence-sequence design)" in proc.stdout
     stopping = read_json(tmp_path / "sw" / "stopping.json")
     assert stopping["metric"] == "n_params" and stopping["cause"] == "halfwidth" and stopping["n_seeds"] == 5
+    assert stopping["design"] == "confidence_sequence" and stopping["groups"][0]["method"] == "anytime-valid"
 
 
 def test_a_failed_seed_is_left_out_and_a_sweep_where_every_run_fails_halts(tmp_path):

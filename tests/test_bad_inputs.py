@@ -551,7 +551,8 @@ def test_options_are_checked_before_any_work(sweep, capsys):
 
 VARIANCE_CASES = {
     "variance_one_seed": (["--seeds", "1"], "--seeds '1': expected an integer in [2, 10000]"),
-    "variance_zero_base_seeds": (["--base-seeds", "0"], "--base-seeds '0'"),
+    "variance_base_seeds_gone": (["--base-seeds", "0"], "--base-seeds 0: no longer needed"),
+    "variance_too_few_runs": (["--seeds", "10"], "--seeds 10: a share from fewer than 20 runs per source"),
     "variance_confidence_above_one": (["--confidence", "1.5"], "--confidence '1.5': expected a number in (0, 1)"),
     "variance_confidence_nan": (["--confidence", "nan"], "--confidence 'nan'"),
 }

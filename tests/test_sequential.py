@@ -1,9 +1,11 @@
-"""seedexp.sequential: the stopping rule of adaptive sweeps (``seed=auto``).
+"""seedexp.sequential: the stopping rules of adaptive sweeps (``seed=auto``).
 
-The simulations are vectorised (one array of sweeps x seeds), seeded, and use
-the same function :func:`check` uses (:func:`confidence_sequence`); a separate
-test pins :func:`check` to it. A sweep "looks" after min_seeds seeds, then after
-every batch, and at max_seeds.
+Two designs: the confidence sequence (open-ended sweeps, ``design="confidence_sequence"``)
+and the group-sequential design (the default with a ``max_seeds``). The simulations are
+vectorised (one array of sweeps x seeds), seeded, and use the same functions :func:`check`
+uses (:func:`confidence_sequence`, :func:`seedexp.gsdesign.t_boundaries`,
+:func:`fixed_width_halfwidth`); separate tests pin :func:`check` to them. A sweep "looks"
+after min_seeds seeds, then after every batch, and at max_seeds.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from seedexp.sequential import StopRule, check, confidence_sequence, next_batch
 
 ALPHA = 0.05
 MIN_SEEDS = 5
+CS = {"design": "confidence_sequence"}
 
 
 def mc_slack(p: float, sweeps: int) -> float:
@@ -105,7 +108,7 @@ def test_check_is_the_vectorised_interval():
     rng = np.random.default_rng(7)
     lr = 0.8 + 0.02 * rng.standard_normal((20, 40))
     rf = lr + 0.004 + 0.02 * rng.standard_normal((20, 40))
-    rule = StopRule(decide=True, baseline="lr", max_seeds=40)
+    rule = StopRule(decide=True, baseline="lr", max_seeds=40, **CS)
     low, high = confidence_sequence(rf - lr)
     for i in range(20):
         for n in (5, 12, 27, 40):
@@ -146,7 +149,7 @@ def test_halfwidth_rule_reports_an_interval_that_covers(log_sd):
 def test_check_stops_on_halfwidth_with_the_interval_it_reports():
     rng = np.random.default_rng(12)
     values = {"a": 0.9 + 0.01 * rng.standard_normal(200), "b": 0.7 + 0.02 * rng.standard_normal(200)}
-    rule = StopRule(halfwidth=0.01, max_seeds=200, batch=4)
+    rule = StopRule(halfwidth=0.01, max_seeds=200, batch=4, **CS)
     done, decision = 0, None
     while (k := next_batch(rule, done, parallelism=2)) > 0:
         done += k
@@ -177,7 +180,7 @@ def test_check_decides_and_names_the_winner_for_lower_is_better():
     rng = np.random.default_rng(14)
     base = 0.5 + 0.05 * rng.standard_normal(60)
     new = base - 0.05 + 0.02 * rng.standard_normal(60)  # a lower loss
-    rule = StopRule(decide=True, baseline="old", higher_is_better=False, max_seeds=200)
+    rule = StopRule(decide=True, baseline="old", higher_is_better=False, max_seeds=200, **CS)
     d = check(rule, {"old": base, "new": new})
     assert d.stop and d.cause == "decided"
     assert d.comparisons[0].state == "better" and d.comparisons[0].high < 0
@@ -245,7 +248,7 @@ def test_failed_runs_are_left_out_but_keep_their_seed():
     a_failed = list(a)
     a_failed[3] = None
     a_failed[10] = float("nan")
-    rule = StopRule(decide=True, baseline="b", max_seeds=100)
+    rule = StopRule(decide=True, baseline="b", max_seeds=100, **CS)
     d = check(rule, {"a": a_failed, "b": b})
     assert d.n_seeds == 30 and d.groups[0].n == 28 and d.comparisons[0].n == 28
     keep = np.ones(30, bool)
@@ -286,8 +289,17 @@ def test_next_batch_rejects_nonsense():
     ({"halfwidth": "0.01"}, "stop.halfwidth='0.01' is not accepted: a positive number (the half-width you need, "
                             "in the metric's units), or null"),
     ({"halfwidth": 0.1, "min_seeds": 1}, "stop.min_seeds=1 is not accepted: an integer >= 2"),
-    ({"halfwidth": 0.1, "max_seeds": 3}, "stop.max_seeds=3 is not accepted: an integer >= stop.min_seeds (5)"),
-    ({"halfwidth": 0.1, "max_seeds": 20.5}, "stop.max_seeds=20.5 is not accepted: an integer >= stop.min_seeds (5)"),
+    ({"halfwidth": 0.1, "max_seeds": 3}, "stop.max_seeds=3 is not accepted: an integer >= stop.min_seeds (5), "
+                                         "or null for an open-ended sweep"),
+    ({"halfwidth": 0.1, "max_seeds": 20.5}, "stop.max_seeds=20.5 is not accepted: an integer >= stop.min_seeds (5), "
+                                            "or null for an open-ended sweep"),
+    ({"halfwidth": 0.1, "design": "fast"}, "stop.design='fast' is not accepted: one of auto, group_sequential, "
+                                           "confidence_sequence"),
+    ({"halfwidth": 0.1, "spending": "linear"}, "stop.spending='linear' is not accepted: one of pocock, "
+                                               "obrien_fleming"),
+    ({"halfwidth": 0.1, "max_seeds": None, "design": "group_sequential"},
+     "stop.design=group_sequential needs stop.max_seeds=<N>: the maximum its error rate is spent over (or "
+     "stop.design=confidence_sequence for an open-ended sweep)"),
     ({"halfwidth": 0.1, "batch": 0}, "stop.batch=0 is not accepted: an integer >= 1, or null to run as many seeds "
                                      "as the launcher runs at once"),
     ({"halfwidth": 0.1, "decide": "yes"}, "stop.decide='yes' is not accepted: true or false"),
@@ -305,7 +317,7 @@ def test_next_batch_rejects_nonsense():
                                               "set stop.decide=true or drop stop.equivalence"),
     ({"halfwidth": 0.1, "max_seed": 50}, "stop.max_seed is not a stop option; accepted: halfwidth, max_seeds, "
                                          "min_seeds, batch, decide, baseline, equivalence, higher_is_better, "
-                                         "confidence, familywise, metric"),
+                                         "confidence, familywise, metric, design, spending"),
 ])
 def test_stop_rule_validation(config, message):
     with pytest.raises(ConfigError) as info:
@@ -341,7 +353,7 @@ def test_check_rejects_inconsistent_input():
 def test_check_is_deterministic_and_its_dict_is_json():
     rng = np.random.default_rng(21)
     series = {"lr": list(0.8 + 0.02 * rng.standard_normal(12)), "rf": list(0.82 + 0.02 * rng.standard_normal(12))}
-    rule = StopRule(halfwidth=0.005, decide=True, baseline="lr", equivalence=0.05, max_seeds=50)
+    rule = StopRule(halfwidth=0.005, decide=True, baseline="lr", equivalence=0.05, max_seeds=50, **CS)
     first = check(rule, series)
     assert check(rule, {k: list(v) for k, v in series.items()}) == first
     text = json.dumps(first.to_dict(), allow_nan=False)  # inf/nan would not be JSON

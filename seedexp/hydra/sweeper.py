@@ -36,7 +36,7 @@ from ..errors import ConfigError, RecordError, SeedexpError
 from ..record import MAX_RECORD_BYTES, RECORD_NAME, group_of
 from ..stats.summary import all_ok
 from ..lifecycle import Outcome, run_sweep
-from ..sweepdir import STOPPING_NAME, read_json, read_record, write_plan, write_stopping
+from ..sweepdir import STOPPING_NAME, load_stopping, read_json, read_record, write_plan, write_stopping
 from .task import error_line, full_error, wrap_task
 
 __all__ = ["SweepDriver", "AdaptiveSweep", "wrap_task", "launcher_parallelism"]
@@ -440,6 +440,7 @@ class AdaptiveSweep:
         self.metrics: dict[tuple[str, int], dict[str, Any] | None] = {}  # (group, seed) -> metrics of an ok run
         self.decision: Any = None
         self.halted: str | None = None
+        self.looks: list[int] = []  # the seed counts this sweep looked at (the group-sequential design spends over them)
 
     @classmethod
     def from_config(cls, sweeper: Any, config: Any, overrides: list[Any], sweep_dir: Path) -> "AdaptiveSweep":
@@ -502,6 +503,7 @@ class AdaptiveSweep:
         from ..sequential import check, next_batch
 
         sw = self.sweeper
+        prior = self._prior_looks()
         print(f"seedexp: seed=auto: {self._target_text()}; seeds 0, 1, 2, ... of {len(self.groups)} "
               f"configuration(s), {self.rule.batch or self.seeds_per_batch} seed(s) per batch after the first "
               f"{self.rule.min_seeds}", flush=True)
@@ -527,13 +529,26 @@ class AdaptiveSweep:
                 break
             self.done += n
             self._choose_metric()
-            self.decision = check(self.rule, self._series())
+            self.looks.append(self.done)
+            self.decision = check(self.rule, self._series(),
+                                  looks=sorted({*(k for k in prior if k <= self.done), *self.looks}))
             self._check_failures()
             self.write_plan()
             write_stopping(self.sweep_dir, self.stopping())
             print(f"seedexp: seed=auto: {self.halted or self.decision.reason}", flush=True)
             if self.decision.stop or self.halted:
                 break
+
+    def _prior_looks(self) -> list[int]:
+        """Seed counts an earlier run of this same sweep (same rule) looked at, from its ``stopping.json``.
+
+        A resumed sweep replays its batches; looks it makes differently this time
+        (another batch size) are added to these, never put in their place.
+        """
+        old, _ = load_stopping(self.sweep_dir)
+        if not isinstance(old, dict) or old.get("rule") != self.rule.to_dict() or not isinstance(old.get("looks"), list):
+            return []
+        return [k for k in old["looks"] if isinstance(k, int) and not isinstance(k, bool) and k > 0]
 
     def _read(self, job_return: Any) -> None:
         """Remember the metrics of the job's record (None when it is not ok), by its group and seed."""
@@ -605,7 +620,8 @@ class AdaptiveSweep:
             parts.append(f"every configuration's {rule.level_text} half-width <= {rule.halfwidth:g}")
         if rule.decide:
             parts.append(f"every comparison with {rule.baseline} decided")
-        return f"stop when {' or '.join(parts)}, at most {rule.max_seeds} seeds"
+        most = f"at most {rule.max_seeds} seeds" if rule.max_seeds is not None else "no maximum"
+        return f"stop when {' or '.join(parts)}, {most} ({rule.resolved_design.replace('_', '-')} design)"
 
     def final_line(self) -> str:
         """The last line of the sweep: why it stopped (or that it did not), after how many seeds."""

@@ -330,6 +330,9 @@ def _small_n_warnings(groups: list[dict], metrics: list[str]) -> list[str]:
             elif n < SMALL_N:
                 warn.append(f"{metric}, {g['group']}: n={n} < {SMALL_N}: the interval is wide and leans on the "
                             "metric being close to normal across seeds; run more seeds")
+            if g["metrics"][metric].get("ci_method") == "t, skewed":  # skewed, and the log cannot take it
+                warn.append(f"{metric}, {g['group']}: strongly skewed values (some <= 0): the t interval of the mean "
+                            "covers less than its level; read the median's interval")
     return warn
 
 
@@ -454,7 +457,9 @@ def _methods(opt: Mapping[str, Any]) -> dict[str, str]:
                   "none": "none: p-values are per comparison (uncorrected)"}[opt["correction"]]
     return {
         "interval": f"Student t interval of the mean, {level}, n-1 degrees of freedom; none at n < 2, "
-                    f"flagged at n < {SMALL_N}",
+                    f"flagged at n < {SMALL_N}; for strongly skewed positive values (a lognormal fits better than a "
+                    "normal, log-scale sd >= 0.25) the modified-Cox interval of a lognormal mean instead; ci_method "
+                    "says which (seedexp.stats.estimators.headline_interval)",
         "bootstrap": f"BCa bootstrap interval of the mean, {level}, {opt['n_resamples']} resamples "
                      f"(scipy.stats.bootstrap), seed {opt['bootstrap_seed']} per (group, metric); "
                      f"second column, from n >= {opt['bootstrap_min_n']} only",
@@ -471,10 +476,12 @@ def _methods(opt: Mapping[str, Any]) -> dict[str, str]:
         "effect_size": f"d_z = mean(diff) / sd(diff), {level} interval by inverting the noncentral t distribution",
         "win_rate": f"share of shared seeds where A is better by the metric's direction (ties apart), "
                     f"exact Clopper-Pearson {level} interval (scipy.stats.binomtest)",
-        "planning": f"seeds for a {level} t interval of half-width target_halfwidth, treating the observed std as "
-                    f"the true one; seeds for {100 * opt['power']:g}% power of the paired t-test at a "
-                    "difference of target_difference (statsmodels TTestPower), at alpha / (number of "
-                    "comparisons) when corrected",
+        "planning": f"seeds for a {level} t interval of half-width target_halfwidth, met with 80% assurance over "
+                    "the uncertainty of the observed std (Kupper-Hafner probability of achieving the half-width, "
+                    "the sweep's seeds re-used); seeds for "
+                    f"{100 * opt['power']:g}% power of the paired t-test at a difference of target_difference "
+                    "(statsmodels TTestPower) at the std's one-sided 80% upper confidence bound, at alpha / "
+                    "(number of comparisons) when corrected (seedexp.planning)",
         "survivorship": "per metric: seeds lost (not ok, or a non-finite value); a group whose loss rate differs "
                         "from the others' (Fisher exact test, Holm-adjusted) is flagged",
     }
