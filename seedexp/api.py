@@ -212,7 +212,7 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
         finally:
             bar.close()
 
-    outcome = run_sweep(out_dir, launch, options=options, planned=planned,
+    outcome = run_sweep(out_dir, launch, options=options, plan=lambda: planned,
                         tracking=tracking if tracking is not None and tracking["backend"] else None)
     if outcome.tracking:
         import warnings

@@ -15,7 +15,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from conftest import ROOT, TEST_CONF, read_json, run_seedexp
-from seedexp.hydra.sweeper import launcher_parallelism
+from seedexp.hydra.plan import launcher_parallelism
 from seedexp.report import stopping_section
 from seedexp.sweepdir import load_stopping
 from seedexp.sequential import CONFIG_KEYS, StopRule, confidence_sequence

@@ -97,6 +97,15 @@ def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment
     return spec, parse_bool(config.get("resume", True), "resume")
 
 
+def config_error(value: Any) -> str | None:
+    """The one line of a sweep's job that found that what was asked cannot run, else None.
+
+    A job of a sweep returns ``{"config_error": line}`` instead of its record
+    (:func:`run_job`); the sweep stops after the batch and says the line once.
+    """
+    return value.get("config_error") if isinstance(value, dict) else None
+
+
 def check_cli_keys(config: Mapping[str, Any]) -> None:
     """In the ``seedexp`` command, a top-level key nobody reads is a slip (e.g. ``+seeds=3``)."""
     for key in config:
