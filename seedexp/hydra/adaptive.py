@@ -17,19 +17,9 @@ from ..errors import ConfigError, RecordError
 from ..record import RECORD_NAME, group_of
 from ..sweepdir import STOPPING_NAME, read_record, write_plan, write_stopping
 from .plan import chunks, expand, launcher_parallelism, planned_runs, stop_block
-from .task import config_error
+from .task import config_error, run_dir_of
 
 __all__ = ["AdaptiveSweep"]
-
-
-def _run_dir(job_return: Any) -> Path | None:
-    fast = getattr(job_return, "seedexp_output_dir", None)  # the fast path's returns carry no hydra_cfg
-    if fast is not None:
-        return Path(fast)
-    try:
-        return Path(str(job_return.hydra_cfg.hydra.runtime.output_dir))
-    except (AttributeError, TypeError):
-        return None
 
 
 class AdaptiveSweep:
@@ -163,7 +153,7 @@ class AdaptiveSweep:
 
     def _read(self, job_return: Any) -> None:
         """Remember the metrics of the job's record (None when it is not ok), by its group and seed."""
-        run_dir = _run_dir(job_return)
+        run_dir = run_dir_of(job_return)
         if run_dir is None:
             return
         try:

@@ -106,6 +106,17 @@ def config_error(value: Any) -> str | None:
     return value.get("config_error") if isinstance(value, dict) else None
 
 
+def run_dir_of(job_return: Any) -> Path | None:
+    """The run dir of a launched job (a fast-path job carries it; Hydra's carry their config), or None."""
+    fast = getattr(job_return, "seedexp_output_dir", None)
+    if fast is not None:
+        return Path(fast)
+    try:
+        return Path(str(job_return.hydra_cfg.hydra.runtime.output_dir))
+    except (AttributeError, TypeError):
+        return None
+
+
 def check_cli_keys(config: Mapping[str, Any]) -> None:
     """In the ``seedexp`` command, a top-level key nobody reads is a slip (e.g. ``+seeds=3``)."""
     for key in config:

@@ -52,7 +52,7 @@ def repin_sweep_dir(config: Any, sweep_dir: Path) -> None:
     """Point every later job at ``sweep_dir`` (the phase's directory), replacing an earlier pin."""
     from omegaconf import open_dict, read_write
 
-    from .sweeper import pin_sweep_dir
+    from .plan import pin_sweep_dir
 
     with read_write(config.hydra), open_dict(config.hydra):
         kept = [o for o in config.hydra.overrides.hydra if not str(o).lstrip("+").startswith("hydra.sweep.dir=")]
@@ -76,7 +76,8 @@ class _HydraRunner(Runner):
         return {"group": group_of(overrides), "seed": seed, "overrides": overrides}
 
     def run(self, phase: str, jobs: Sequence[tuple[Mapping[str, Any], int]]) -> list[dict[str, Any] | None]:
-        from .sweeper import _chunks, _run_dir
+        from .plan import chunks
+        from .task import config_error, run_dir_of
 
         if phase != self.phase:
             self.driver.enter(phase)
@@ -84,12 +85,12 @@ class _HydraRunner(Runner):
         batch = [self.overrides(p, s) for p, s in jobs]
         found: dict[tuple[str, int], dict[str, Any]] = {}
         errors: list[str] = []
-        for chunk in _chunks(batch, self.driver.sweeper.max_batch_size):
+        for chunk in chunks(batch, self.driver.sweeper.max_batch_size):
             for r in self.driver.base.launch(chunk, self.job_idx):
-                value = r.return_value  # raises the job's own exception, if it raised
-                if isinstance(value, dict) and "config_error" in value and value["config_error"] not in errors:
-                    errors.append(value["config_error"])
-                run_dir = _run_dir(r)
+                line = config_error(r.return_value)  # .return_value raises the job's own exception, if it raised
+                if line is not None and line not in errors:
+                    errors.append(line)
+                run_dir = run_dir_of(r)
                 if run_dir is None:
                     continue
                 try:

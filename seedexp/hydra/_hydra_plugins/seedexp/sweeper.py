@@ -44,9 +44,15 @@ class SeedexpSweeper(Sweeper):
         self._driver: Any = None
 
     def setup(self, *, hydra_context: Any, task_function: Any, config: Any) -> None:
+        from seedexp.hydra.sweeper import SweepDriver
+
+        self._setup_launcher(hydra_context, task_function, config)
+        self._driver = SweepDriver(self, config, fast=self._fast)
+
+    def _setup_launcher(self, hydra_context: Any, task_function: Any, config: Any) -> None:
+        """The sweep's launcher, running the task through seedexp (as Hydra's basic sweeper makes it)."""
         from hydra.core.plugins import Plugins
 
-        from seedexp.hydra.sweeper import SweepDriver
         from seedexp.hydra.task import pin_code, wrap_task
 
         task = wrap_task(task_function)
@@ -54,7 +60,6 @@ class SeedexpSweeper(Sweeper):
         self.hydra_context, self.config = hydra_context, config
         self.launcher = Plugins.instance().instantiate_launcher(hydra_context=hydra_context, task_function=task,
                                                                 config=config)
-        self._driver = SweepDriver(self, config, fast=self._fast)
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         # A seed sweep's jobs differ in values, not structure: composing the first job of a
