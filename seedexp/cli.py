@@ -221,6 +221,9 @@ def _parse(parser, argv: Sequence[str]):
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``seedexp`` command. Returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    from .console import show
+
+    show()  # what the library says to a person (seedexp.console) is shown, here and in worker processes
     if argv[:1] in (["--version"], ["-V"]):
         print(f"seedexp {_version()}")
         return 0

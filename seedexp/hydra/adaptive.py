@@ -9,10 +9,10 @@ grows batch by batch), and ``stopping.json`` holds the latest decision.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from ..console import log as console
 from ..errors import ConfigError, RecordError
 from ..record import RECORD_NAME, group_of
 from ..sweepdir import STOPPING_NAME, read_record, write_plan, write_stopping
@@ -118,9 +118,9 @@ class AdaptiveSweep:
         from ..sequential import check, next_batch
 
         sw = self.sweeper
-        print(f"seedexp: seed=auto: {self._target_text()}; seeds 0, 1, 2, ... of {len(self.groups)} "
-              f"configuration(s), {self.rule.batch or self.seeds_per_batch} seed(s) per batch after the first "
-              f"{self.rule.min_seeds}", flush=True)
+        console.info(f"seedexp: seed=auto: {self._target_text()}; seeds 0, 1, 2, ... of {len(self.groups)} "
+                     f"configuration(s), {self.rule.batch or self.seeds_per_batch} seed(s) per batch after the first "
+                     f"{self.rule.min_seeds}")
         job_idx = 0
         while True:
             n = next_batch(self.rule, self.done, self.seeds_per_batch)
@@ -147,7 +147,7 @@ class AdaptiveSweep:
             self._check_failures()
             self.write_plan()
             write_stopping(self.sweep_dir, self.stopping())
-            print(f"seedexp: seed=auto: {self.halted or self.decision.reason}", flush=True)
+            console.info(f"seedexp: seed=auto: {self.halted or self.decision.reason}")
             if self.decision.stop or self.halted:
                 break
 
@@ -178,7 +178,7 @@ class AdaptiveSweep:
                 break
         else:
             self.metric, self.metric_source = names[0], "the first metric alphabetically; set stop.metric to choose"
-        print(f"seedexp: seed=auto: the stop rule watches {self.metric} ({self.metric_source})", flush=True)
+        console.info(f"seedexp: seed=auto: the stop rule watches {self.metric} ({self.metric_source})")
         self._warn_direction()
 
     def _warn_direction(self) -> None:
@@ -188,10 +188,10 @@ class AdaptiveSweep:
             return
         report_says = self.directions.get(self.metric, higher_is_better_default(self.metric))
         if report_says != self.rule.higher_is_better:
-            print(f"seedexp: warning: stop.higher_is_better={str(self.rule.higher_is_better).lower()} but the summary "
-                  f"takes {self.metric} as {'higher' if report_says else 'lower'} is better (report.higher_is_better, "
-                  "or its name); 'better' and 'worse' in the stop verdicts follow stop.higher_is_better: set it "
-                  "to match", file=sys.stderr)
+            console.warning(f"seedexp: warning: stop.higher_is_better={str(self.rule.higher_is_better).lower()} but "
+                            f"the summary takes {self.metric} as {'higher' if report_says else 'lower'} is better "
+                            "(report.higher_is_better, or its name); 'better' and 'worse' in the stop verdicts follow "
+                            "stop.higher_is_better: set it to match")
 
     def _series(self) -> dict[str, list[float | None]]:
         def value(metrics: dict[str, Any] | None) -> float | None:
@@ -212,7 +212,7 @@ class AdaptiveSweep:
                 self.halted = (f"no run of {g.group} gave a finite {what} in seeds 0-{self.done - 1}, so no number "
                                f"of seeds can meet the target: fix the experiment (the summary lists the failures), "
                                "then re-run the same command")
-                print(f"seedexp: error: {self.halted}", file=sys.stderr)
+                console.error(f"seedexp: error: {self.halted}")
                 return
 
     def _target_text(self) -> str:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from ..console import log as console
 from ..errors import ConfigError, SeedexpError
 from ..lifecycle import Outcome, run_sweep
 from ..record import MAX_RECORD_BYTES, RECORD_NAME
@@ -189,7 +190,7 @@ class SweepDriver:
                             prepare=prepare, tracking=tracking, explain=explain)
         code = self._finish(sweep_dir, outcome)
         if adaptive is not None:
-            print(adaptive.final_line())
+            console.info(adaptive.final_line())
         stopped = outcome.exception
         if isinstance(stopped, KeyboardInterrupt) or (stopped is not None and full_error()
                                                       and not isinstance(stopped, SeedexpError)):
@@ -213,18 +214,18 @@ class SweepDriver:
     def _finish(self, sweep_dir: Path, outcome: Outcome) -> int:
         """Say what happened (errors, the summary) and return the exit code."""
         if outcome.crash is not None:  # a worker died: not a usage error; the summary names the lost runs (exit 1)
-            print(f"seedexp: {outcome.crash}", file=sys.stderr)
+            console.error(f"seedexp: {outcome.crash}")
         lines, problem, summary = list(outcome.errors), outcome.problem, outcome.summary
         if problem is not None:  # what stopped the sweep and the summary it could not write: one line
             lines[-1:] = [f"{lines[-1]}; and {problem}"] if lines else [problem]
         for line in lines:
-            print(f"seedexp: error: {line}", file=sys.stderr)
+            console.error(f"seedexp: error: {line}")
         if summary is None:
             return EXIT_USAGE
         for line in outcome.tracking:  # the sweep's own files are complete: a tracker that is down is one line
-            print(f"seedexp: warning: {line}", file=sys.stderr)
+            console.warning(f"seedexp: warning: {line}")
         if outcome.errors:  # what was asked cannot run: the runs before the error are summarized, not judged
-            print(f"partial summary ({summary.get('n_ok')} ok of {summary['n_runs']} planned run(s), written before "
+            console.info(f"partial summary ({summary.get('n_ok')} ok of {summary['n_runs']} planned run(s), written before "
                   f"the error): {sweep_dir / 'summary.md'}")
             return EXIT_USAGE
         print_summary(summary, sweep_dir)
@@ -235,11 +236,11 @@ def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
     """The summary a person reads, as written (not re-read: another process may write the file)."""
     from ..report import to_markdown
 
-    print(to_markdown(summary))
-    print(f"summary: {sweep_dir / 'summary.md'} (also summary.json, summary.csv, runs.csv, summary.png)")
+    console.info(to_markdown(summary))
+    console.info(f"summary: {sweep_dir / 'summary.md'} (also summary.json, summary.csv, runs.csv, summary.png)")
     not_ok = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_missing"))
     if not_ok:
-        print(f"seedexp: {not_ok} of {summary.get('n_runs')} planned runs did not finish ok (listed above); "
-              "re-run the same command to run only those", file=sys.stderr)
+        console.warning(f"seedexp: {not_ok} of {summary.get('n_runs')} planned runs did not finish ok (listed above); "
+                        "re-run the same command to run only those")
     for problem in summary.get("corrupt") or []:
-        print(f"seedexp: warning: {problem}", file=sys.stderr)
+        console.warning(f"seedexp: warning: {problem}")

@@ -16,10 +16,10 @@ import re
 import inspect
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from ..console import log as console
 from ..errors import ConfigError, SeedexpError
 from ..record import config_hash, group_of, run_config
 from ..core import RunSpec, code_identity, current_seeds, execute, one_line
@@ -372,7 +372,7 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
         line = one_line(str(exc), 1000)
         if sweeping:
             return {"config_error": line}
-        print(f"seedexp: error: {line}", file=sys.stderr)
+        console.error(f"seedexp: error: {line}")
         raise SystemExit(2) from None
     if not sweeping:
         from ..core import secondary_rank
@@ -381,7 +381,7 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
             return record  # a DDP rank > 0 re-ran the script: rank 0 reports the run
         if record["status"] == "ok":
             shown = " ".join(f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in record["metrics"].items())
-            print(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir / 'result.json'}")
+            console.info(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir / 'result.json'}")
         else:
             raise SystemExit(1)
     return record

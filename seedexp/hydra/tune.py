@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ..console import log as console
 from ..errors import ConfigError
 from ..record import RECORD_NAME, group_of
 from ..sweepdir import read_record
@@ -275,7 +276,7 @@ class TuneDriver:
             for phase, summary in data["_summaries"].items():
                 if summary is not None:
                     for line in send(self.root / phase, summary, tracking):
-                        print(f"seedexp: warning: {line}", file=sys.stderr)
+                        console.warning(f"seedexp: warning: {line}")
         print_study(data, self.root)
         return []
 
@@ -286,6 +287,6 @@ def print_study(data: Mapping[str, Any], root: Path) -> None:
 
     text = to_markdown(data)
     head = text.split("## Trials")[0].rstrip()
-    print(head)
-    print(f"\nstudy: {root / 'tuning.md'} (also tuning.json, trials.csv, finalists.csv, tuning.png); "
+    console.info(head)
+    console.info(f"\nstudy: {root / 'tuning.md'} (also tuning.json, trials.csv, finalists.csv, tuning.png); "
           f"runs: seedexp report {root / 'search'} | {root / 'fresh'}")
