@@ -26,7 +26,7 @@ from ..console import log as console
 from ..errors import ConfigError
 from ..record import RECORD_NAME, group_of
 from ..sweepdir import read_record
-from ..tuning.study import Runner
+from ..tuning.settings import Runner
 
 __all__ = ["TuneDriver", "SWEEPER_KEYS"]
 
@@ -164,9 +164,8 @@ class TuneDriver:
         from omegaconf import OmegaConf
 
         from ..stats.options import check_options
-        from ..seeds import SeedPlan, check_seed
         from ..tuning.space import parse_space
-        from ..tuning.study import STATISTICS, Adaptive, Settings, fresh_seed_list, import_optuna
+        from ..tuning.settings import STATISTICS, Adaptive, Settings, fresh_seed_list
 
         st = self.settings
         space_text, fixed, seeds = self._split(arguments)
@@ -175,21 +174,7 @@ class TuneDriver:
         opt = check_options(report, style="config")
         metric = st.get("metric")
         metrics = None if metric is None else ([str(metric)] if isinstance(metric, str) else [str(m) for m in metric])
-        directions = dict(opt["higher_is_better"] or {})
-        direction = st.get("direction")
-        if direction is not None:
-            given = [direction] if isinstance(direction, str) else list(direction)
-            if any(d not in ("maximize", "minimize") for d in given):
-                raise ConfigError(f"hydra.sweeper.direction={direction!r}: expected maximize, minimize, a list of "
-                                  "them, or null (from report.higher_is_better)")
-            if metrics is None or len(metrics) != len(given):
-                raise ConfigError("hydra.sweeper.direction needs hydra.sweeper.metric (one direction per metric); "
-                                  "or leave it null and set report.higher_is_better")
-            for m, d in zip(metrics, given):
-                if m in directions and directions[m] != (d == "maximize"):
-                    raise ConfigError(f"hydra.sweeper.direction={d} contradicts report.higher_is_better.{m}="
-                                      f"{str(directions[m]).lower()}; keep one")
-                directions[m] = d == "maximize"
+        directions = _directions(st.get("direction"), metrics, dict(opt["higher_is_better"] or {}))
         statistic = st.get("statistic", "mean")
         if statistic not in STATISTICS:
             raise ConfigError(f"hydra.sweeper.statistic={statistic!r}: expected one of {', '.join(STATISTICS)}")
@@ -210,37 +195,7 @@ class TuneDriver:
         fresh = st.get("fresh_seeds")
         if OmegaConf.is_config(fresh):
             fresh = OmegaConf.to_container(fresh, resolve=True)
-        import_optuna()
-        master = check_seed(st.get("seed", 0), "hydra.sweeper.seed")
-        sampler_seed = SeedPlan(master).seed("tune.sampler")
-        sampler_cfg = st.get("sampler")
-        target = None
-        if sampler_cfg is not None:
-            target = OmegaConf.select(sampler_cfg, "_target_") if OmegaConf.is_config(sampler_cfg) \
-                else dict(sampler_cfg).get("_target_")
-        if sampler_cfg is not None and target is None:
-            raise ConfigError("hydra.sweeper.sampler needs a _target_, e.g. optuna.samplers.TPESampler")
-        given_seed = OmegaConf.select(sampler_cfg, "seed", default=None) if OmegaConf.is_config(sampler_cfg) else None
-        seed_used = sampler_seed if given_seed is None else int(given_seed)
-
-        def make() -> Any:
-            import warnings
-
-            from hydra.utils import instantiate
-
-            optuna = import_optuna()
-            if sampler_cfg is None:
-                return optuna.samplers.TPESampler(seed=seed_used)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return instantiate(sampler_cfg, seed=seed_used)
-
-        try:
-            make()  # a broken _target_ fails before any run
-        except Exception as exc:  # noqa: BLE001
-            from .task import error_line
-
-            raise ConfigError(f"hydra.sweeper.sampler cannot be made: {error_line(exc)}") from None
+        target, seed_used, make = _sampler(st)
         node = self.config.get("experiment")
         experiment = str(node.get("_target_")) if node is not None and hasattr(node, "get") and node.get("_target_") \
             else str(getattr(self.sweeper.launcher.task_function, "__qualname__", "task"))
@@ -279,6 +234,66 @@ class TuneDriver:
                         console.warning(f"seedexp: warning: {line}")
         print_study(data, self.root)
         return []
+
+
+def _directions(direction: Any, metrics: list[str] | None, directions: dict[str, bool]) -> dict[str, bool]:
+    """``hydra.sweeper.direction`` (maximize / minimize per metric) merged into ``report.higher_is_better``."""
+    if direction is None:
+        return directions
+    given = [direction] if isinstance(direction, str) else list(direction)
+    if any(d not in ("maximize", "minimize") for d in given):
+        raise ConfigError(f"hydra.sweeper.direction={direction!r}: expected maximize, minimize, a list of "
+                          "them, or null (from report.higher_is_better)")
+    if metrics is None or len(metrics) != len(given):
+        raise ConfigError("hydra.sweeper.direction needs hydra.sweeper.metric (one direction per metric); "
+                          "or leave it null and set report.higher_is_better")
+    for m, d in zip(metrics, given):
+        if m in directions and directions[m] != (d == "maximize"):
+            raise ConfigError(f"hydra.sweeper.direction={d} contradicts report.higher_is_better.{m}="
+                              f"{str(directions[m]).lower()}; keep one")
+        directions[m] = d == "maximize"
+    return directions
+
+
+def _sampler(st: Mapping[str, Any]) -> tuple[Any, int, Any]:
+    """``hydra.sweeper.sampler``: its ``_target_``, the seed it gets, and a function making it (made once now)."""
+    from omegaconf import OmegaConf
+
+    from ..seeds import SeedPlan, check_seed
+    from ..tuning.settings import import_optuna
+
+    import_optuna()
+    master = check_seed(st.get("seed", 0), "hydra.sweeper.seed")
+    sampler_seed = SeedPlan(master).seed("tune.sampler")
+    sampler_cfg = st.get("sampler")
+    target = None
+    if sampler_cfg is not None:
+        target = OmegaConf.select(sampler_cfg, "_target_") if OmegaConf.is_config(sampler_cfg) \
+            else dict(sampler_cfg).get("_target_")
+    if sampler_cfg is not None and target is None:
+        raise ConfigError("hydra.sweeper.sampler needs a _target_, e.g. optuna.samplers.TPESampler")
+    given_seed = OmegaConf.select(sampler_cfg, "seed", default=None) if OmegaConf.is_config(sampler_cfg) else None
+    seed_used = sampler_seed if given_seed is None else int(given_seed)
+
+    def make() -> Any:
+        import warnings
+
+        from hydra.utils import instantiate
+
+        optuna = import_optuna()
+        if sampler_cfg is None:
+            return optuna.samplers.TPESampler(seed=seed_used)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return instantiate(sampler_cfg, seed=seed_used)
+
+    try:
+        make()  # a broken _target_ fails before any run
+    except Exception as exc:  # noqa: BLE001
+        from .task import error_line
+
+        raise ConfigError(f"hydra.sweeper.sampler cannot be made: {error_line(exc)}") from None
+    return target, seed_used, make
 
 
 def print_study(data: Mapping[str, Any], root: Path) -> None:
