@@ -28,10 +28,8 @@ values (a key given twice).
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import logging
-import math
 import os
 import re
 import uuid
@@ -466,28 +464,18 @@ class FastPath:
 
     def _run_workers(self, jobs: list[Job]) -> list[Any]:
         from hydra.core.singleton import Singleton
-        from joblib.externals.loky import get_reusable_executor
 
-        from ..frameworks.pyrandom import HASH_SEED
+        from .. import pool
 
         assert self.n_jobs is not None
-        size = max(1, min(32, math.ceil(len(jobs) / (self.n_jobs * 4))))
-        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-        executor = get_reusable_executor(max_workers=self.n_jobs, env={"PYTHONHASHSEED": HASH_SEED})
+        workers = pool.executor(self.n_jobs)
         state = Singleton.get_state()
         hydra = self.config.hydra
         futures = []
-        for chunk in chunks:
+        for chunk in pool.chunks(jobs, self.n_jobs):
             templates = {j.structure: self.composed[j.structure] for j in chunk}
-            futures.append(executor.submit(_run_chunk, self.token, state, self.runner.task_function, templates,
-                                           self.runner.job_id, chunk, hydra.hydra_logging, hydra.verbose,
-                                           self.config))
-        results: list[Any] = []
-        try:
-            for future in futures:
-                results.extend(future.result())  # a worker that died raises here: the summary names the rest
-        finally:
-            for future in futures:
-                future.cancel()
-            concurrent.futures.wait(futures)  # the chunks already running finish before the summary is written
-        return results
+            futures.append(workers.submit(_run_chunk, self.token, state, self.runner.task_function, templates,
+                                          self.runner.job_id, chunk, hydra.hydra_logging, hydra.verbose,
+                                          self.config))
+        # a worker that died raises here, once no worker runs: the summary names the runs it cost
+        return [r for chunk in pool.gather(workers, futures) for r in chunk]
