@@ -1,4 +1,4 @@
-"""The sweep directory: its file names and schemas, reading and writing them, and a sweep's lifecycle.
+"""The sweep directory: its file names and schemas, and reading and writing its files.
 
 A sweep directory (``hydra.sweep.dir``, or ``out`` of :func:`seedexp.sweep`)
 holds one run dir per configuration and seed (``result.json``, whose content

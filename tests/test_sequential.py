@@ -20,6 +20,8 @@ import seedexp.sequential as seq
 from seedexp.errors import ConfigError, RecordError
 from seedexp.sequential import StopRule, check, confidence_sequence, next_batch
 
+pytestmark = pytest.mark.fast
+
 ALPHA = 0.05
 MIN_SEEDS = 5
 

@@ -30,6 +30,8 @@ from seedexp.sweepdir import write_record
 from seedexp.report import _fmt_noisy, figure, to_markdown, write_summary
 from seedexp.variance import source_share
 
+pytestmark = pytest.mark.fast
+
 # --------------------------------------------------------------------------- Monte Carlo: the levels hold
 
 

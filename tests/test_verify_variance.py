@@ -72,6 +72,7 @@ def _series(root, name, values_by_base):
                                                                  "group": name, "metrics": {"m": v}})
 
 
+@pytest.mark.fast
 def test_variance_flags_few_runs_and_shares_above_100_percent(tmp_path):
     from seedexp.variance import decompose
 
