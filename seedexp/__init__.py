@@ -19,6 +19,7 @@ the rest is imported when first used.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from . import _start
@@ -30,6 +31,9 @@ from .errors import (ConfigError, ExperimentError, InjectionError, RecordError, 
 from .seeds import STREAMS, SeedPlan
 
 __version__ = "0.2.0"
+
+# A library says nothing unless its user asks (seedexp.console: the command line asks).
+logging.getLogger("seedexp").addHandler(logging.NullHandler())
 
 __all__ = [
     "SeedPlan",

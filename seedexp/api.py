@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -221,7 +220,7 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
         finally:
             bar.close()
 
-    outcome = run_sweep(out_dir, launch, options=options, planned=planned,
+    outcome = run_sweep(out_dir, launch, options=options, plan=lambda: planned,
                         tracking=tracking if tracking is not None and tracking["backend"] else None)
     if outcome.tracking:
         import warnings
@@ -245,21 +244,14 @@ def _bar(total: int, enabled: bool) -> Any:
 
 def _parallel(fn: Any, jobs: list, n_jobs: int, out: str, pins: Any, strict: bool, threads: Any, resume: bool,
               code: dict, bar: Any) -> None:
-    """Batches of runs on warm loky workers, every worker under PYTHONHASHSEED=0."""
-    from concurrent.futures import as_completed
+    """Batches of runs on warm loky workers, every worker under PYTHONHASHSEED=0 (:mod:`seedexp.pool`)."""
+    from . import pool
 
-    from joblib.externals.loky import get_reusable_executor
-
-    from .frameworks.pyrandom import HASH_SEED
-
-    size = max(1, min(32, math.ceil(len(jobs) / (n_jobs * 4))))
-    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    executor = get_reusable_executor(max_workers=n_jobs, env={"PYTHONHASHSEED": HASH_SEED})
-    futures = {executor.submit(_run_chunk, fn, chunk, out, pins, strict, threads, resume, code): len(chunk)
-               for chunk in chunks}
-    for future in as_completed(futures):
-        future.result()  # a worker that died raises here; the summary still names the missing runs
-        bar.update(futures[future])
+    workers = pool.executor(n_jobs)
+    futures = {workers.submit(_run_chunk, fn, chunk, out, pins, strict, threads, resume, code): len(chunk)
+               for chunk in pool.chunks(jobs, n_jobs)}
+    # a worker that died raises here, once no worker runs; the summary still names the missing runs
+    pool.gather(workers, list(futures), lambda future, _: bar.update(futures[future]), ordered=False)
 
 
 class Summary:

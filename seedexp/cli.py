@@ -108,13 +108,11 @@ def _io_line(exc: OSError, what_to_do: str, where: str | None = None) -> str:
 
 def _hydra_dir(argv: Sequence[str]) -> str | None:
     """The directory Hydra was writing: the job's output dir, else the run or sweep dir given in ``argv``."""
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf
+    from .hydra.command import output_dir
 
-    cfg = HydraConfig.instance().cfg
-    value = OmegaConf.select(cfg, "hydra.runtime.output_dir", default=None) if cfg is not None else None
+    value = output_dir()
     if value:
-        return str(value)
+        return value
     multirun = any(a in ("-m", "--multirun") for a in argv)
     for arg in argv:
         key, _, value = arg.partition("=")
@@ -125,28 +123,17 @@ def _hydra_dir(argv: Sequence[str]) -> str | None:
 
 def _run_hydra(argv: Sequence[str]) -> int:
     """Run the Hydra app (one run, or a sweep with -m) and return its exit code."""
-    from hydra import version
-    from hydra._internal.utils import _run_hydra as hydra_run
-    from hydra._internal.utils import get_args_parser
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-    from yaml import YAMLError
-
-    from .errors import SeedexpError
-    from .hydra.task import cli_task, error_line
     from .core import one_line
+    from .errors import SeedexpError
+    from .hydra.command import error_text, run_app, usage_errors
 
     full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
-    version.setbase(None)  # Hydra 1.3 defaults (no chdir), as @hydra.main(version_base=None)
-    parser = get_args_parser()
-    args = parser.parse_args(list(argv))
     saved = {k: os.environ.get(k) for k in ("HYDRA_FULL_ERROR", "SEEDEXP_FULL_ERROR")}
     os.environ["SEEDEXP_FULL_ERROR"] = "1" if full_error else "0"  # the user's choice, for the jobs
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra raise: the error becomes one line below
     try:
         _check_argv(argv)
-        hydra_run(args=args, args_parser=parser, task_function=cli_task, config_path=None,
-                  config_name=_config_name(argv))
+        run_app(argv, _config_name(argv))
         return 0
     except SystemExit as exc:  # our task's exit codes, --help, --cfg
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
@@ -154,10 +141,10 @@ def _run_hydra(argv: Sequence[str]) -> int:
         print("seedexp: interrupted; records already written are kept - re-run the same command to resume",
               file=sys.stderr)
         return 130
-    except (SeedexpError, HydraException, OmegaConfBaseException, YAMLError) as exc:
+    except (SeedexpError, *usage_errors()) as exc:
         if full_error:
             raise
-        line = str(exc) if isinstance(exc, SeedexpError) else (_override_hint(exc) or error_line(exc))
+        line = str(exc) if isinstance(exc, SeedexpError) else (_override_hint(exc) or error_text(exc))
         print(f"seedexp: error: {one_line(line, 1000)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # Hydra's own files (.hydra/*.yaml) or the sweep's, on a full or read-only disk
@@ -234,6 +221,9 @@ def _parse(parser, argv: Sequence[str]):
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``seedexp`` command. Returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    from .console import show
+
+    show()  # what the library says to a person (seedexp.console) is shown, here and in worker processes
     if argv[:1] in (["--version"], ["-V"]):
         print(f"seedexp {_version()}")
         return 0

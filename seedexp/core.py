@@ -42,6 +42,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .console import log as console
 from .errors import ExperimentError, SeedexpWarning
 from .record import (RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, config_hash, host_info, library_versions,
                      run_config, strip_escapes)
@@ -209,7 +210,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         Return the existing record when ``run_dir`` holds an ``ok`` record of the
         same configuration and code (see :func:`completed_record`).
     quiet : bool
-        Do not print the one-line failure message on stderr.
+        Do not say the one-line failure message (:mod:`seedexp.console`).
 
     Returns
     -------
@@ -218,8 +219,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         ``failed`` record; it does not raise. ``KeyboardInterrupt`` is recorded as a
         failure and re-raised.
     """
-    from .frameworks import finish_run, seed_all
-    from .frameworks.reseeds import note_in_record
+    from .frameworks import seed_all
 
     directory = Path(run_dir) if run_dir is not None and not secondary_rank() else None
     if directory is not None and resume:
@@ -228,8 +228,8 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
             return done
     crashed = crashed_attempt(directory) if directory is not None else None
     if crashed is not None and not quiet:
-        print(f"seedexp: seed={crashed['seed']} crashed in an earlier attempt ({crashed['where']}); "
-              f"running it again in {directory}", file=sys.stderr)
+        console.warning(f"seedexp: seed={crashed['seed']} crashed in an earlier attempt ({crashed['where']}); "
+                        f"running it again in {directory}")
 
     plan = SeedPlan(spec.seed, pins=spec.pins)
     determinism = {"strict": bool(spec.strict), "threads": spec.threads, "reseed": spec.reseed}
@@ -237,8 +237,30 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
     in_force.update(seed_all(plan, determinism))
     call = prepare(plan)
 
-    started = datetime.now(timezone.utc)
-    record: dict[str, Any] = {
+    record = _marker(spec, plan, in_force)
+    if directory is not None:
+        _write(directory / TRACEBACK_NAME, lambda: _clear_stale(directory), "remove")
+        # the marker: a process that dies from here on leaves "running"
+        _write(directory / RECORD_NAME, lambda: write_record(directory, record, durable=False))
+    interrupted, series = _call(call, plan, spec, record, directory)
+    _complete(record, plan, spec, series, directory)
+    for message in record.get("warnings", []):
+        warnings.warn(message, SeedexpWarning, stacklevel=2)
+    record["versions"] = library_versions()
+    if directory is not None:
+        _write(directory / RECORD_NAME, lambda: write_record(directory, record))
+    if interrupted is not None:
+        raise interrupted
+    if record["status"] == "failed" and not quiet:
+        err = record["error"]
+        where = f" - traceback in {directory / TRACEBACK_NAME}" if directory is not None else ""
+        console.warning(f"seedexp: run failed (seed={plan.master}): {err['type']}: {one_line(err['message'])}{where}")
+    return record
+
+
+def _marker(spec: RunSpec, plan: SeedPlan, in_force: dict[str, Any]) -> dict[str, Any]:
+    """The record as it stands before the call: the ``running`` marker (schema in :mod:`seedexp.record`)."""
+    return {
         "schema": SCHEMA,
         "status": "running",
         "experiment": spec.experiment,
@@ -257,13 +279,20 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         "determinism": in_force,
         "versions": {},
         "host": host_info(),
-        "started_at": started.isoformat(timespec="milliseconds"),
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         "duration_s": None,
     }
-    if directory is not None:
-        _write(directory / TRACEBACK_NAME, lambda: _clear_stale(directory), "remove")
-        # the marker: a process that dies from here on leaves "running"
-        _write(directory / RECORD_NAME, lambda: write_record(directory, record, durable=False))
+
+
+def _call(call: Callable[[], Any], plan: SeedPlan, spec: RunSpec, record: dict[str, Any],
+          directory: Path | None) -> tuple[BaseException | None, Any]:
+    """Call the experiment; its metrics, or its failure, go into ``record``.
+
+    Returns the ``KeyboardInterrupt`` to raise once the record is written (or
+    None), and the series the run logged. Any exception, ``SystemExit``
+    included, makes a ``failed`` record (traceback in ``traceback.txt``), except
+    submitit's requeue exit, which leaves the marker for the requeued job.
+    """
     interrupted: BaseException | None = None
     t0 = time.perf_counter()
     token = _CURRENT.set(plan)
@@ -286,6 +315,14 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         _CURRENT.reset(token)
         stop_series(series_token)
     record["duration_s"] = time.perf_counter() - t0
+    return interrupted, series
+
+
+def _complete(record: dict[str, Any], plan: SeedPlan, spec: RunSpec, series: Any, directory: Path | None) -> None:
+    """After the call: the series file, the streams used, what the frameworks read back, the run's warnings."""
+    from .frameworks import finish_run
+    from .frameworks.reseeds import note_in_record
+
     if series:  # written before the record that indexes it
         record["series"] = {"file": None, "sha256": None, "metrics": series.index()}
         if directory is not None:
@@ -302,19 +339,6 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         message = (f"pin {', '.join('pin.' + p for p in record['unused_pins'])} was set but no code asked for "
                    f"that stream; it changed nothing (streams used: {', '.join(sorted(record['streams'])) or 'none'})")
         record.setdefault("warnings", []).append(message)
-    for message in record.get("warnings", []):
-        warnings.warn(message, SeedexpWarning, stacklevel=2)
-    record["versions"] = library_versions()
-    if directory is not None:
-        _write(directory / RECORD_NAME, lambda: write_record(directory, record))
-    if interrupted is not None:
-        raise interrupted
-    if record["status"] == "failed" and not quiet:
-        err = record["error"]
-        where = f" - traceback in {directory / TRACEBACK_NAME}" if directory is not None else ""
-        print(f"seedexp: run failed (seed={plan.master}): {err['type']}: {one_line(err['message'])}{where}",
-              file=sys.stderr)
-    return record
 
 
 def secondary_rank() -> bool:

@@ -66,7 +66,7 @@ class Outcome:
 
 
 def run_sweep(sweep_dir: Path, launch: Callable[[list[str]], None], *, options: Mapping[str, Any],
-              planned: list[dict[str, Any]] | None = None, prepare: Callable[[], None] | None = None,
+              plan: Callable[[], list[dict[str, Any]]] | None = None, prepare: Callable[[], None] | None = None,
               tracking: Any = None, explain: Callable[[Exception], str | None] | None = None) -> Outcome:
     """The lifecycle of one sweep: lock, clean up, write the plan, launch, write the summary, send it.
 
@@ -83,10 +83,11 @@ def run_sweep(sweep_dir: Path, launch: Callable[[list[str]], None], *, options: 
     options : mapping
         The report options, checked before any run (pass the
         :class:`~seedexp.stats.options.Options` the front-end checked).
-    planned : list of dict, optional
-        The planned runs, written as ``sweep.json`` before any run (an earlier
-        adaptive sweep's ``stopping.json`` is removed); None when ``prepare``
-        writes the plan itself (``seed=auto`` plans batch by batch).
+    plan : callable, optional
+        ``plan()``: the planned runs, written as ``sweep.json`` before any run
+        and not kept (a 10,000-run sweep does not hold them; an earlier adaptive
+        sweep's ``stopping.json`` is removed); None when ``prepare`` writes the
+        plan itself (``seed=auto`` plans batch by batch).
     prepare : callable, optional
         Called under the lock after the plan is written, before the launch.
     tracking : mapping, optional
@@ -108,8 +109,8 @@ def run_sweep(sweep_dir: Path, launch: Callable[[list[str]], None], *, options: 
     out = Outcome()
     with sweep_lock(sweep_dir):
         clean_orphans(sweep_dir)
-        if planned is not None:
-            write_plan(sweep_dir, planned)
+        if plan is not None:
+            write_plan(sweep_dir, plan())
             (sweep_dir / STOPPING_NAME).unlink(missing_ok=True)  # an earlier adaptive sweep's, now stale
         if prepare is not None:
             prepare()

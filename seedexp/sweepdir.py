@@ -1,4 +1,4 @@
-"""The sweep directory: its file names and schemas, reading and writing them, and a sweep's lifecycle.
+"""The sweep directory: its file names and schemas, and reading and writing its files.
 
 A sweep directory (``hydra.sweep.dir``, or ``out`` of :func:`seedexp.sweep`)
 holds one run dir per configuration and seed (``result.json``, whose content
@@ -22,14 +22,16 @@ reader never sees half a file. The lifecycle of a sweep over these files
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import stat
 import sys
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from .errors import ConfigError, RecordError
 from .record import MAX_RECORD_BYTES, RECORD_NAME, record_problem
@@ -39,7 +41,7 @@ __all__ = [
     "SWEEP_NAME", "SWEEP_SCHEMA", "STOPPING_NAME", "STOPPING_SCHEMA", "LOCK_NAME", "SUMMARY_NAME", "OUTPUTS",
     "read_json", "write_text_atomic", "write_json_atomic", "read_record", "existing_record", "write_record",
     "sweep_lock", "reader_lock", "clean_orphans", "write_plan", "load_records", "load_plan", "load_stopping",
-    "load_summary", "write_stopping", "aggregate",
+    "load_summary", "write_stopping", "aggregate", "find_series", "curves_of_sweep",
 ]
 
 #: The planned runs of a sweep, ``<sweep_dir>/sweep.json``.
@@ -361,7 +363,6 @@ def aggregate(sweep_dir: Path, *, options: Mapping[str, Any] | None = None, **va
     seedexp.errors.RecordError: no seedexp run record or sweep.json under '...'; is it a seedexp sweep dir (hydra.sweep.dir)?
     """
     from .stats.options import check_options
-    from .stats.curves import curves_of_sweep, find_series
     from .stats.summary import summary_of
 
     opt = check_options(options, **values)  # before any work
@@ -383,3 +384,53 @@ def aggregate(sweep_dir: Path, *, options: Mapping[str, Any] | None = None, **va
     summary["sweep_dir"] = str(sweep_dir)
     summary["corrupt"] = problems
     return summary
+
+
+# --------------------------------------------------------------------------- curves (runs that logged series)
+
+
+def find_series(sweep_dir: Path, runs: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """The ok runs of a summary that have a ``series.npz``: ``(runs, metric names, problems)``.
+
+    Each run: ``group``, ``seed``, ``path`` and ``where`` (the file). A file that
+    cannot be read is one problem line (and the run is left out of the curves).
+    """
+    from .series import SERIES_NAME, series_names
+
+    found, names, problems = [], {}, []
+    for r in runs:
+        if r.get("status") != "ok" or r.get("path") is None:
+            continue
+        path = Path(sweep_dir) / str(r["path"]) / SERIES_NAME
+        if not path.is_file():
+            continue
+        try:
+            for name in series_names(path):
+                names.setdefault(name, None)
+        except RecordError as exc:
+            problems.append(str(exc))
+            continue
+        found.append({"group": r["group"], "seed": r["seed"], "path": r["path"], "where": path})
+    return found, list(names), problems
+
+
+def curves_of_sweep(sweep_dir: Path, summary: Mapping[str, Any], options: Mapping[str, Any],
+                    found: tuple[list[dict[str, Any]], list[str], list[str]] | None = None) -> dict[str, Any] | None:
+    """The ``curves`` part of a sweep's summary (None when no run logged a series)."""
+    from .series import read_metric
+    from .stats.curves import summarize_curves
+    from .stats.options import higher_is_better_default
+
+    runs, names, problems = found if found is not None else find_series(sweep_dir, summary["runs"])
+    if not names:
+        return None
+    hib = options.get("higher_is_better") or {}
+    direction = {m: hib.get(m, higher_is_better_default(m)) for m in names}
+    groups = [g["group"] for g in summary["groups"]]
+    baseline = summary.get("baseline")
+    pairs = [(g, baseline) for g in groups if g != baseline] if baseline else list(itertools.combinations(groups, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = summarize_curves(runs, read_metric, names, options, groups=groups, pairs=pairs, direction=direction)
+    out["warnings"] = problems + out["warnings"]
+    return out

@@ -15,7 +15,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from conftest import ROOT, TEST_CONF, read_json, run_seedexp
-from seedexp.hydra.sweeper import launcher_parallelism
+from seedexp.hydra.plan import launcher_parallelism
 from seedexp.report import stopping_section
 from seedexp.sweepdir import load_stopping
 from seedexp.sequential import CONFIG_KEYS, StopRule, fixed_width_halfwidth
@@ -146,12 +146,14 @@ def test_stop_settings_are_checked_before_anything_runs(tmp_path, args, message)
 # -- the pieces, in process ----------------------------------------------------
 
 
+@pytest.mark.fast
 def test_the_stop_block_lists_every_key_with_the_rules_defaults():
     block = yaml.safe_load((ROOT / "seedexp" / "conf" / "seedexp.yaml").read_text())["stop"]
     assert tuple(block) == CONFIG_KEYS
     assert StopRule.from_config({**block, "halfwidth": 0.01}) == StopRule(halfwidth=0.01)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("launcher, max_batch_size, expected", [
     ({"n_jobs": 3}, None, 3),
     ({"n_jobs": -1}, None, "cpus"),
@@ -169,6 +171,7 @@ def test_batch_size_follows_the_launchers_parallelism(launcher, max_batch_size, 
     assert launcher_parallelism(config, max_batch_size) == want
 
 
+@pytest.mark.fast
 def test_report_shows_a_stopping_decision_and_refuses_a_foreign_file(tmp_path):
     assert load_stopping(tmp_path) == (None, None)
     (tmp_path / "stopping.json").write_text(json.dumps({"schema": "other"}))

@@ -29,11 +29,13 @@ def rec(group_overrides, seed, metrics, status="ok"):
     return r
 
 
+@pytest.mark.fast
 def test_group_ignores_seed_and_order():
     assert group_of(["b=1", "seed=3", "a=2"]) == group_of(["seed=9", "a=2", "b=1"]) == "a=2,b=1"
     assert group_of(["seed=1"]) == "(defaults)"
 
 
+@pytest.mark.fast
 def test_statistics_match_numpy_and_scipy():
     x = np.array(VALUES)
     s = describe(VALUES, np.random.default_rng(0))
@@ -52,12 +54,14 @@ def test_statistics_match_numpy_and_scipy():
     assert s["boot_ci_low"] is None and s["boot_ci_high"] is None
 
 
+@pytest.mark.fast
 def test_single_value_has_no_spread_and_no_interval():
     s = describe([0.5], np.random.default_rng(0))
     assert s["mean"] == 0.5 and s["std"] is None and s["ci_low"] is None and s["ci_high"] is None
     assert s["boot_ci_low"] is None and s["median_ci_low"] is None
 
 
+@pytest.mark.fast
 def test_constant_series_has_an_exact_zero_spread():
     s = describe([0.25] * 6, np.random.default_rng(0))
     assert s["std"] == 0.0 and s["ci_low"] == s["ci_high"] == 0.25
@@ -74,6 +78,7 @@ def _sweep(tmp_path, groups):
     return tmp_path
 
 
+@pytest.mark.fast
 def test_grouping_by_non_seed_overrides(tmp_path):
     rng = np.random.default_rng(1)
     _sweep(tmp_path, [
@@ -86,6 +91,7 @@ def test_grouping_by_non_seed_overrides(tmp_path):
     assert all(g["n_ok"] == 5 and g["seeds"] == [0, 1, 2, 3, 4] for g in summary["groups"])
 
 
+@pytest.mark.fast
 def test_bootstrap_ci_is_identical_across_reports_and_controlled_by_its_seed(tmp_path):
     rng = np.random.default_rng(2)
     _sweep(tmp_path, [(["m=a"], {s: {"acc": float(rng.random())} for s in range(20)})])
@@ -99,6 +105,7 @@ def test_bootstrap_ci_is_identical_across_reports_and_controlled_by_its_seed(tmp
         aggregate(tmp_path, bootstrap_seed=-1)
 
 
+@pytest.mark.fast
 def test_same_records_give_a_bitwise_identical_summary(tmp_path):
     rng = np.random.default_rng(5)
     _sweep(tmp_path, [(["m=a"], {s: {"acc": float(rng.random())} for s in range(25)}),
@@ -107,11 +114,13 @@ def test_same_records_give_a_bitwise_identical_summary(tmp_path):
     assert dump() == dump()
 
 
+@pytest.mark.fast
 def test_bootstrap_does_not_depend_on_group_order():
     recs = [rec(["m=a"], s, {"acc": s / 10}) for s in range(6)] + [rec(["m=b"], s, {"acc": s / 7}) for s in range(6)]
     assert summarize(recs)["groups"] == summarize(list(reversed(recs)))["groups"]
 
 
+@pytest.mark.fast
 def test_paired_comparison_detects_a_planted_difference_and_not_a_null_one():
     rng = np.random.default_rng(3)
     base = rng.normal(0.7, 0.05, 30)  # seed-to-seed variation shared by both configs
@@ -129,6 +138,7 @@ def test_paired_comparison_detects_a_planted_difference_and_not_a_null_one():
     assert (null["ci_low"], null["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
 
 
+@pytest.mark.fast
 def test_comparisons_pair_by_seed_only_on_shared_seeds():
     recs = [rec(["m=a"], s, {"acc": 1.0 + s}) for s in range(5)] + [rec(["m=b"], s, {"acc": float(s)}) for s in range(2, 8)]
     comp = summarize(recs)["comparisons"]
@@ -137,6 +147,7 @@ def test_comparisons_pair_by_seed_only_on_shared_seeds():
     assert comp[0]["pvalue"] is None and comp[0]["better"] is None  # identical diffs: no variance, no test
 
 
+@pytest.mark.fast
 def test_failures_are_counted_and_listed(tmp_path):
     _sweep(tmp_path, [(["m=a"], {0: {"acc": 0.5}, 1: None, 2: {"acc": 0.7}})])
     s = aggregate(tmp_path)
@@ -150,6 +161,7 @@ def _plan(tmp_path, planned):
     (tmp_path / "sweep.json").write_text(json.dumps({"schema": "seedexp.sweep/1", "planned": planned}))
 
 
+@pytest.mark.fast
 def test_every_planned_run_is_listed_ok_failed_crashed_or_missing(tmp_path):
     _sweep(tmp_path, [(["m=a"], {0: {"acc": 0.5}, 1: None, 2: {"acc": 0.7}, 3: {"acc": 0.6}})])
     running = rec(["m=a"], 3, {})
@@ -167,6 +179,7 @@ def test_every_planned_run_is_listed_ok_failed_crashed_or_missing(tmp_path):
         assert f"- seed {seed} (m=a): **{word}**" in md
 
 
+@pytest.mark.fast
 def test_planned_runs_match_records_without_a_path(tmp_path):
     _sweep(tmp_path, [(["m=a"], {0: {"acc": 0.5}, 1: {"acc": 0.6}})])
     _plan(tmp_path, [{"group": "m=a", "seed": s, "overrides": ["m=a", f"seed={s}"]} for s in range(3)])
@@ -174,6 +187,7 @@ def test_planned_runs_match_records_without_a_path(tmp_path):
     assert [r["status"] for r in s["runs"]] == ["ok", "ok", "missing"]
 
 
+@pytest.mark.fast
 def test_summarize_names_a_missing_record_field():
     with pytest.raises(RecordError, match="has no 'group' field"):
         summarize([{"seed": 0, "status": "ok", "metrics": {}}])
@@ -181,6 +195,7 @@ def test_summarize_names_a_missing_record_field():
         summarize([{"group": "g", "seed": 0, "status": "ok"}])
 
 
+@pytest.mark.fast
 def test_direction_and_verdict_follow_the_metric():
     recs = [rec(["m=a"], s, {"val_loss": 1.0 + 0.01 * s, "acc": 0.8 + 0.01 * s}) for s in range(8)]
     recs += [rec(["m=b"], s, {"val_loss": 1.2 + 0.01 * s + 0.001 * (s % 3), "acc": 0.7 + 0.01 * s + 0.001 * (s % 3)})
@@ -195,6 +210,7 @@ def test_direction_and_verdict_follow_the_metric():
     assert {c["metric"]: c["better"] for c in flipped["comparisons"]}["val_loss"] == "m=b"
 
 
+@pytest.mark.fast
 def test_baseline_and_primary_metric():
     recs = [rec([f"m={m}"], s, {"acc": 0.5 + 0.01 * s + 0.1 * i + 0.001 * (s % 2) * i, "f1": 0.1 * s})
             for i, m in enumerate("abc") for s in range(6)]
@@ -207,6 +223,7 @@ def test_baseline_and_primary_metric():
         summarize(recs, primary_metric="auc")
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("options, words", [
     ({"n_resamples": 0}, ["n_resamples=0", "[100, 100000]"]),
     ({"n_resamples": -5}, ["n_resamples=-5"]),
@@ -226,6 +243,7 @@ def test_options_are_range_checked_before_any_work(tmp_path, options, words):
     assert all(w in str(err.value) for w in words) and "\n" not in str(err.value)
 
 
+@pytest.mark.fast
 def test_corrupt_record_is_reported_not_deleted(tmp_path):
     _sweep(tmp_path, [(["m=a"], {0: {"acc": 0.5}, 1: {"acc": 0.6}})])
     bad = tmp_path / "g0" / "s1" / "result.json"
@@ -236,6 +254,7 @@ def test_corrupt_record_is_reported_not_deleted(tmp_path):
     assert bad.exists()
 
 
+@pytest.mark.fast
 def test_missing_or_empty_sweep_dir_errors_name_it(tmp_path):
     with pytest.raises(RecordError, match="does not exist"):
         aggregate(tmp_path / "nope")
@@ -243,6 +262,7 @@ def test_missing_or_empty_sweep_dir_errors_name_it(tmp_path):
         aggregate(tmp_path)
 
 
+@pytest.mark.fast
 def test_report_refuses_a_foreign_directory_and_leaves_it_untouched(tmp_path):
     (tmp_path / "result.json").write_text('{"accuracy": 0.9}')  # someone else's result.json
     (tmp_path / "summary.json").write_text('{"mine": true}')
@@ -253,6 +273,7 @@ def test_report_refuses_a_foreign_directory_and_leaves_it_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json", "summary.json"]
 
 
+@pytest.mark.fast
 def test_report_does_not_overwrite_a_summary_that_is_not_ours(tmp_path):
     _sweep(tmp_path, [(["m=a"], {0: {"acc": 0.5}, 1: {"acc": 0.6}})])
     (tmp_path / "summary.json").write_text('{"schema": "someone.else/3"}')
@@ -270,6 +291,7 @@ def test_report_does_not_overwrite_a_summary_that_is_not_ours(tmp_path):
     assert (tmp_path / "summary.md").read_text() == "my notes"
 
 
+@pytest.mark.fast
 def test_report_overwrites_its_own_summary(tmp_path):
     _sweep(tmp_path, [(["m=a"], {0: {"acc": 0.5}, 1: {"acc": 0.6}})])
     write_summary(tmp_path, png=False)
@@ -277,12 +299,14 @@ def test_report_overwrites_its_own_summary(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["options"]["confidence"] == 0.9
 
 
+@pytest.mark.fast
 def test_nan_metrics_are_excluded_from_statistics():
     recs = [rec(["m=a"], 0, {"acc": 0.5}), rec(["m=a"], 1, {"acc": None}), rec(["m=a"], 2, {"acc": 0.7})]
     st = summarize(recs)["groups"][0]["metrics"]["acc"]
     assert st["n"] == 2 and math.isclose(st["mean"], 0.6)
 
 
+@pytest.mark.fast
 def test_a_sweep_where_nothing_ran_still_gets_a_summary_naming_every_run(tmp_path):
     _plan(tmp_path, [{"group": "m=a", "seed": s, "overrides": ["m=a", f"seed={s}"]} for s in range(3)])
     s = write_summary(tmp_path)
@@ -326,6 +350,7 @@ def test_report_command_errors_are_one_line_and_touch_nothing(tmp_path):
     assert not (sweep / "summary.json").exists()
 
 
+@pytest.mark.fast
 def test_plan_and_compare_print_without_writing(tmp_path, capsys):
     from seedexp._cli_report import main_compare, main_plan, main_report
 

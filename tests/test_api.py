@@ -13,12 +13,14 @@ from seedexp.errors import ConfigError, RecordError
 import api_experiments
 
 
+@pytest.mark.fast
 def test_public_api_is_listed():
     for name in ("seed_everything", "run", "sweep", "summarize", "Summary", "tune", "TuneResult", "main", "current_seeds",
                  "SeedPlan"):
         assert name in seedexp.__all__ and getattr(seedexp, name) is not None
 
 
+@pytest.mark.fast
 def test_run_is_reproducible_and_seed_controls_it():
     a = seedexp.run(api_experiments.fit_model, seed=5, model="rf")
     b = seedexp.run(api_experiments.fit_model, seed=5, model="rf")
@@ -46,6 +48,7 @@ def test_notebook_sweep_serial_equals_two_workers(tmp_path):
     assert key(again) == key(one)
 
 
+@pytest.mark.fast
 def test_summarize_records_in_memory_and_missing_field():
     recs = [seedexp.run(api_experiments.fit_model, seed=s, model="lr") for s in range(3)]
     assert seedexp.summarize(recs).data["n_ok"] == 3
@@ -55,6 +58,7 @@ def test_summarize_records_in_memory_and_missing_field():
         seedexp.summarize(broken)
 
 
+@pytest.mark.fast
 def test_current_seeds_inside_and_outside_a_run():
     rec = seedexp.run(api_experiments.uses_current_seeds, seed=4)
     assert rec["metrics"]["split"] == float(seedexp.SeedPlan(4).seed("split"))
@@ -62,6 +66,7 @@ def test_current_seeds_inside_and_outside_a_run():
         seedexp.current_seeds()
 
 
+@pytest.mark.fast
 def test_sweep_bad_arguments_are_one_line_errors(tmp_path):
     with pytest.raises(ConfigError, match="n_jobs=0"):
         seedexp.sweep(api_experiments.fit_model, seeds=3, n_jobs=0, out=tmp_path)

@@ -26,6 +26,7 @@ symptom is there, and passes by itself once the gap is closed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -115,10 +116,46 @@ PRISTINE_SEEDS = "seed=range(0,4)"
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
-    """A finished 4-seed sweep of a tiny experiment, built once."""
+    """A finished 4-seed sweep of a tiny experiment, built once, in this process (as ``cli`` runs)."""
+    import contextlib
+    import io
+
+    from seedexp.cli import main
+
     root = tmp_path_factory.mktemp("pristine")
-    seedexp([*CONF, "-m", "experiment=init_only", PRISTINE_SEEDS, "hydra.sweep.dir=sw"], root, check_rc=0)
+    env, cwd = dict(os.environ), os.getcwd()
+    os.environ.pop("HYDRA_FULL_ERROR", None)
+    os.environ["SEEDEXP_NO_REEXEC"] = "1"
+    os.chdir(root)
+    try:
+        with _logging_kept(), contextlib.redirect_stdout(io.StringIO()) as out, \
+                contextlib.redirect_stderr(io.StringIO()) as err:
+            rc = main([*CONF, "-m", "experiment=init_only", PRISTINE_SEEDS, "hydra.sweep.dir=sw"])
+        assert rc == 0, out.getvalue() + err.getvalue()
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
     return root / "sw"
+
+
+@contextlib.contextmanager
+def _logging_kept():
+    """An in-process Hydra run configures logging into its run dir: put the root logger back, and Hydra's state."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        if "hydra" in sys.modules:
+            from hydra.core.global_hydra import GlobalHydra
+
+            GlobalHydra.instance().clear()
 
 
 @dataclass
@@ -152,20 +189,10 @@ def sweep(pristine, tmp_path, monkeypatch) -> Sweep:
     monkeypatch.setenv("SEEDEXP_NO_REEXEC", "1")  # in-process calls never restart pytest
     monkeypatch.chdir(tmp_path)
     shutil.copytree(pristine, tmp_path / "sw", symlinks=True)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    s = Sweep(tmp_path)
-    s.freeze()
-    yield s
-    for handler in root.handlers:  # an in-process Hydra run configures logging into its run dir
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    if "hydra" in sys.modules:
-        from hydra.core.global_hydra import GlobalHydra
-
-        GlobalHydra.instance().clear()
+    with _logging_kept():
+        s = Sweep(tmp_path)
+        s.freeze()
+        yield s
 
 
 # =========================================================================== 1. command line
@@ -233,6 +260,7 @@ CONFIG_CASES = {
 }
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name", list(CONFIG_CASES))
 def test_config_value(sweep, capsys, name):
     override, expected = CONFIG_CASES[name]
@@ -296,6 +324,7 @@ def _assert_failed_run(rc: int, stderr: str, run_dir: Path, error_type: str, exp
     return record
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name", list(BEHAVIOUR_CASES))
 def test_experiment_behaviour(sweep, capsys, name):
     kind, error_type, expected = BEHAVIOUR_CASES[name]
@@ -304,6 +333,7 @@ def test_experiment_behaviour(sweep, capsys, name):
     sweep.intact()
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("code,shown", [("0", "sys.exit(0)"), ("3", "sys.exit(3)"), ("bye", "sys.exit('bye')")])
 def test_experiment_calls_sys_exit(sweep, capsys, code, shown):
     rc, _, err = cli(capsys, *CONF, "experiment=exits_on", "experiment.at_seed=null", f"experiment.code={code}",
@@ -312,6 +342,7 @@ def test_experiment_calls_sys_exit(sweep, capsys, code, shown):
     sweep.intact()
 
 
+@pytest.mark.fast
 def test_five_megabyte_message_is_one_short_line_and_the_record_stays_readable(sweep, capsys):
     from seedexp.sweepdir import read_record
 
@@ -426,6 +457,7 @@ def _assert_one_warning(rc: int, stderr: str, path: Path, why: str) -> None:
     assert all(ln.startswith("seedexp: ") and " runs are not ok (" in ln for ln in others) and len(others) <= 1, stderr
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name", [*CORRUPT_TEXT, *CORRUPT_SPECIAL])
 def test_corrupt_record(sweep, capsys, name):
     path = sweep.record(1)
@@ -483,6 +515,7 @@ SWEEP_PLAN_CASES = {
 }
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name", list(SWEEP_PLAN_CASES))
 def test_corrupt_sweep_plan(sweep, capsys, name):
     text, why = SWEEP_PLAN_CASES[name]
@@ -529,6 +562,7 @@ OPTION_CASES = {
 }
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name", list(OPTION_CASES))
 def test_subcommand_option(sweep, capsys, name):
     (sub, *options), expected = OPTION_CASES[name]
@@ -539,6 +573,7 @@ def test_subcommand_option(sweep, capsys, name):
     assert snapshot(sweep.dir, None) == before  # not even the summary was rewritten
 
 
+@pytest.mark.fast
 def test_options_are_checked_before_any_work(sweep, capsys):
     """A bad option wins over a missing directory: nothing is read before the options are checked."""
     rc, _, err = cli(capsys, "report", sweep.cwd / "does_not_exist", "--confidence", "2")
@@ -570,6 +605,7 @@ def test_variance_option(sweep, name):
 # =========================================================================== 6. files and disk
 
 
+@pytest.mark.fast
 def test_report_refuses_a_directory_of_another_tool(sweep, capsys):
     other = sweep.cwd / "othertool"
     (other / "run1").mkdir(parents=True)
@@ -582,6 +618,7 @@ def test_report_refuses_a_directory_of_another_tool(sweep, capsys):
     sweep.intact()
 
 
+@pytest.mark.fast
 def test_report_refuses_to_overwrite_a_foreign_summary(sweep, capsys):
     (sweep.dir / "summary.json").write_text('{"tool": "othertool"}')
     sweep.freeze()
@@ -591,6 +628,7 @@ def test_report_refuses_to_overwrite_a_foreign_summary(sweep, capsys):
     assert snapshot(sweep.dir, None) == before
 
 
+@pytest.mark.fast
 def test_report_refuses_summary_files_without_a_seedexp_summary_json(sweep, capsys):
     (sweep.dir / "summary.json").unlink()
     (sweep.dir / "summary.md").write_text("# my notes\n")
@@ -600,6 +638,7 @@ def test_report_refuses_summary_files_without_a_seedexp_summary_json(sweep, caps
     assert snapshot(sweep.dir, None) == before
 
 
+@pytest.mark.fast
 def test_report_on_a_missing_directory(sweep, capsys):
     rc, _, err = cli(capsys, "report", sweep.cwd / "nope")
     assert_error(rc, err, 2, "does not exist", prefix="seedexp report")
@@ -607,12 +646,14 @@ def test_report_on_a_missing_directory(sweep, capsys):
     sweep.intact()
 
 
+@pytest.mark.fast
 def test_report_on_a_file(sweep, capsys):
     rc, _, err = cli(capsys, "report", sweep.record(0))
     assert_error(rc, err, 2, str(sweep.record(0)), prefix="seedexp report")
     sweep.intact()
 
 
+@pytest.mark.fast
 def test_report_out_is_a_file(sweep, capsys):
     target = sweep.cwd / "a_file"
     target.write_text("keep me")
@@ -622,6 +663,7 @@ def test_report_out_is_a_file(sweep, capsys):
     sweep.intact()
 
 
+@pytest.mark.fast
 def test_report_out_writes_only_there(sweep, capsys):
     before = snapshot(sweep.dir, None)
     rc, out, _ = cli(capsys, "report", sweep.dir, "--out", sweep.cwd / "elsewhere")
@@ -700,6 +742,7 @@ def test_orphaned_temp_files_are_cleaned_at_the_next_sweep(sweep):
     sweep.intact()
 
 
+@pytest.mark.fast
 def test_stale_traceback_goes_when_the_run_succeeds(sweep, capsys):
     assert cli(capsys, *CONF, "experiment=exits_on", "experiment.at_seed=0", "hydra.run.dir=r")[0] == 1
     assert (sweep.cwd / "r" / "traceback.txt").is_file()

@@ -38,6 +38,7 @@ def run_in_process(tmp_path, experiment, seed=1, strict=False, **pins):
     return rec
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("experiment", [TORCH], ids=["torch"])
 def test_torch_streams_are_separate(tmp_path, experiment):
     free = run_in_process(tmp_path, experiment)["fingerprints"]
@@ -54,6 +55,7 @@ def test_torch_streams_are_separate(tmp_path, experiment):
     assert run_in_process(tmp_path, experiment, seed=1)["fingerprints"] == free
 
 
+@pytest.mark.fast
 def test_keras_streams_are_separate(tmp_path):
     pytest.importorskip("keras")
     free = run_in_process(tmp_path, KERAS)["fingerprints"]
@@ -67,6 +69,7 @@ def test_keras_streams_are_separate(tmp_path):
     assert again == free  # same process, later job: no leak from the jobs between
 
 
+@pytest.mark.fast
 def test_keras_initializers_are_per_layer(tmp_path):
     keras = pytest.importorskip("keras")
     from seedexp import SeedPlan
@@ -99,6 +102,7 @@ def test_bitwise_reproducible_in_fresh_processes(tmp_path, experiment, args):
         recs[0]["fingerprints"]["trained_weights"]
 
 
+@pytest.mark.fast
 def test_strict_switch_is_recorded_and_does_not_leak(tmp_path):
     strict = run_in_process(tmp_path, TORCH, strict=True)
     assert strict["determinism"]["torch_deterministic_algorithms"] is True
@@ -109,6 +113,7 @@ def test_strict_switch_is_recorded_and_does_not_leak(tmp_path):
     assert loose["fingerprints"] == strict["fingerprints"]  # on CPU these ops are deterministic anyway
 
 
+@pytest.mark.fast
 def test_keras_strict_switch_is_recorded(tmp_path):
     pytest.importorskip("keras")
     rec = run_in_process(tmp_path, {**KERAS, "epochs": 2}, strict=True)
@@ -181,6 +186,7 @@ def test_thirty_seed_sweep_with_summary(tmp_path, experiment, args, metric):
     assert (tmp_path / "sw/summary.png").is_file()
 
 
+@pytest.mark.fast
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_gpu_strict_runs_are_bitwise_identical(tmp_path):
@@ -191,6 +197,7 @@ def test_gpu_strict_runs_are_bitwise_identical(tmp_path):
     assert a["determinism"]["torch_device"] != "cpu" and a["determinism"]["cuda_version"]
 
 
+@pytest.mark.fast
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_gpu_stream_drives_cuda_draws_whatever_init_scope_does(tmp_path):

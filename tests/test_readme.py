@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -26,6 +28,7 @@ def test_plain_scikit_learn_example_runs_and_is_reproducible():
     assert "'model/estimator__stack__rf__random_state'" in used and "'split'" in used
 
 
+@pytest.mark.fast
 def test_the_two_fresh_machine_commands_are_what_ci_runs():
     text = (ROOT / "README.md").read_text()
     fresh = text.split("## Fresh machine: the two commands", 1)[1].split("\n## ", 1)[0]

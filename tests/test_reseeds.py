@@ -58,6 +58,7 @@ def test_a_run_that_reseeds_nothing_says_nothing_new_and_a_seed_from_the_plan_is
     assert planned["reseeds"][0]["from_stream"] == "init" and "init" in planned["streams"]
 
 
+@pytest.mark.fast
 def test_reseed_error_switch_stops_the_run_at_the_call_with_one_line():
     spec = RunSpec(seed=0, reseed="error", experiment="reseeding")
     record = execute(spec, lambda plan: (lambda: reseeding(plan)), None, quiet=True)

@@ -21,6 +21,7 @@ REFERENCE = json.loads((TESTS / "data" / "reference_seeds.json").read_text())
 CANONICAL = ["split", "cv", "resample", "init", "dropout", "shuffle", "gpu", "model"]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("master", [0, 12321, 2**100])
 @pytest.mark.parametrize("stream", sorted(STREAMS))
 def test_reference_vectors_are_frozen(master, stream):
@@ -28,10 +29,12 @@ def test_reference_vectors_are_frozen(master, stream):
     assert SeedPlan(master).seed(stream) == REFERENCE[str(master)][stream]
 
 
+@pytest.mark.fast
 def test_canonical_streams_are_documented():
     assert set(CANONICAL) <= set(STREAMS)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("stream", CANONICAL)
 def test_derivation_is_the_documented_formula(stream):
     # seed = SeedSequence(master, spawn_key=(NAMESPACE, sha256(name)[:4] LE)).generate_state(1, uint32)
@@ -41,6 +44,7 @@ def test_derivation_is_the_documented_formula(stream):
     assert stream_key(stream) == REFERENCE["stream_key"][stream]
 
 
+@pytest.mark.fast
 def test_nested_reference_vectors():
     assert SeedPlan(12321).seeds("cv", 5) == REFERENCE["folds"]["cv"]
     assert SeedPlan(0).child("model").seed("rf__random_state") == REFERENCE["child"]["model/rf__random_state"]
@@ -48,6 +52,7 @@ def test_nested_reference_vectors():
     assert [int(x) for x in SeedPlan(ref["master"]).generator(ref["stream"]).integers(0, 2**63, 3)] == ref["first_uint64"]
 
 
+@pytest.mark.fast
 def test_adding_a_stream_changes_no_other():
     before = {s: SeedPlan(7).seed(s) for s in CANONICAL}
     plan = SeedPlan(7)
@@ -56,6 +61,7 @@ def test_adding_a_stream_changes_no_other():
     assert {s: plan.seed(s) for s in CANONICAL} == before
 
 
+@pytest.mark.fast
 def test_order_of_requests_does_not_matter():
     a, b = SeedPlan(99), SeedPlan(99)
     forward = [a.seed(s) for s in CANONICAL]
@@ -74,12 +80,14 @@ def test_same_seeds_in_a_fresh_process_with_other_hash_seed():
     assert json.loads(outs.pop()) == {s: SeedPlan(5).seed(s) for s in CANONICAL}
 
 
+@pytest.mark.fast
 def test_streams_are_distinct_and_in_range():
     seeds = [SeedPlan(0).seed(s) for s in STREAMS]
     assert len(set(seeds)) == len(seeds)
     assert all(0 <= s <= MAX_SEED and type(s) is int for s in seeds)
 
 
+@pytest.mark.fast
 def test_seeds_for_folds_are_prefix_stable_and_match_child():
     plan = SeedPlan(3)
     assert plan.seeds("cv", 3) == plan.seeds("cv", 10)[:3]
@@ -87,6 +95,7 @@ def test_seeds_for_folds_are_prefix_stable_and_match_child():
     assert len(set(plan.seeds("cv", 100))) == 100
 
 
+@pytest.mark.fast
 def test_children_differ_from_parent_and_each_other():
     plan = SeedPlan(3)
     assert plan.child("model").seed("rf") != plan.child("model").seed("lr")
@@ -94,6 +103,7 @@ def test_children_differ_from_parent_and_each_other():
     assert plan.child("model").seed("rf") != plan.seed("rf")
 
 
+@pytest.mark.fast
 def test_generator_is_deterministic_and_per_stream():
     x = SeedPlan(1).generator("init").random(4)
     assert np.array_equal(x, SeedPlan(1).generator("init").random(4))
@@ -102,6 +112,7 @@ def test_generator_is_deterministic_and_per_stream():
     assert isinstance(SeedPlan(1).generator("init").bit_generator, np.random.PCG64)
 
 
+@pytest.mark.fast
 def test_global_rng_does_not_affect_plan():
     np.random.seed(1)
     a = SeedPlan(11).generator("split").random(3)
@@ -110,6 +121,7 @@ def test_global_rng_does_not_affect_plan():
     assert np.array_equal(a, b)
 
 
+@pytest.mark.fast
 def test_used_records_every_stream_handed_out():
     plan = SeedPlan(4)
     s = plan.seed("split")
@@ -120,6 +132,7 @@ def test_used_records_every_stream_handed_out():
     assert set(used) == {"split", "cv/0", "cv/1", "resample"}
 
 
+@pytest.mark.fast
 def test_pins_fix_one_stream_and_nothing_else():
     free, pinned = SeedPlan(12321), SeedPlan(12321, pins={"init": 7})
     assert pinned.seed("init") == 7
@@ -133,6 +146,7 @@ def test_pins_fix_one_stream_and_nothing_else():
     assert pinned.pins == {"init": 7}
 
 
+@pytest.mark.fast
 def test_none_draws_entropy_and_records_it():
     plan = SeedPlan(None)
     assert plan.drawn and plan.master >= 2**64  # 128 bits of entropy
@@ -141,6 +155,7 @@ def test_none_draws_entropy_and_records_it():
     assert SeedPlan(None).master != plan.master
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("bad", ["abc", -1, 1.5, True, [1, 2], "3", 3.0, (1,)])
 def test_bad_master_seeds_name_the_value(bad):
     with pytest.raises(SeedError) as info:
@@ -150,17 +165,20 @@ def test_bad_master_seeds_name_the_value(bad):
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.fast
 def test_big_and_numpy_ints_are_accepted():
     assert SeedPlan(2**200).master == 2**200
     assert SeedPlan(np.int64(5)).seed("split") == SeedPlan(5).seed("split")
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("bad", ["x", -1, 2**32, 1.5, True])
 def test_bad_pins_name_the_stream(bad):
     with pytest.raises(SeedError, match=r"pin\.init="):
         SeedPlan(0, pins={"init": bad})
 
 
+@pytest.mark.fast
 @settings(max_examples=60, deadline=None)
 @given(master=st.integers(min_value=0, max_value=2**160), names=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=6, unique=True))
 def test_property_seed_depends_on_master_and_name_only(master, names):

@@ -22,6 +22,8 @@ import seedexp.sequential as seq
 from seedexp.errors import ConfigError, RecordError
 from seedexp.sequential import StopRule, check, confidence_sequence, next_batch
 
+pytestmark = pytest.mark.fast
+
 ALPHA = 0.05
 MIN_SEEDS = 5
 CS = {"design": "confidence_sequence"}

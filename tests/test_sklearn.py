@@ -104,6 +104,7 @@ def _states(obj):
     return {k: v for k, v in obj.get_params(deep=True).items() if k.endswith("random_state")}
 
 
+@pytest.mark.fast
 def test_pipeline_with_sampler_gets_distinct_stable_seeds():
     pipe = Pipeline([("smote", SMOTE()), ("under", RandomUnderSampler()), ("rf", RandomForestClassifier())])
     states = _states(inject_random_state(pipe, SeedPlan(5)))
@@ -119,6 +120,7 @@ def test_pipeline_with_sampler_gets_distinct_stable_seeds():
     assert states2["pca__random_state"] not in states.values()
 
 
+@pytest.mark.fast
 def test_stacking_of_forests_and_bagging_nesting():
     stack = StackingClassifier([("rf1", RandomForestClassifier()), ("rf2", RandomForestClassifier())],
                                final_estimator=BaggingClassifier(RandomForestClassifier()))
@@ -129,6 +131,7 @@ def test_stacking_of_forests_and_bagging_nesting():
     assert stack.named_estimators["rf1"].random_state == SeedPlan(11).child("model").seed("rf1__random_state")
 
 
+@pytest.mark.fast
 def test_grid_search_over_shuffled_kfold():
     cv = KFold(5, shuffle=True)
     search = GridSearchCV(Pipeline([("smote", SMOTE()), ("rf", RandomForestClassifier())]),
@@ -145,6 +148,7 @@ def test_grid_search_over_shuffled_kfold():
                      {"rf__n_estimators": [5, 10]}, cv=KFold(5, shuffle=True)), SeedPlan(3)).fit(X, y).best_params_
 
 
+@pytest.mark.fast
 def test_splitters_themselves():
     skf = inject_random_state(StratifiedKFold(3, shuffle=True), SeedPlan(1), stream="cv")
     assert skf.random_state == SeedPlan(1).child("cv").seed("random_state")
@@ -156,6 +160,7 @@ def test_splitters_themselves():
     assert search.cv.random_state is None
 
 
+@pytest.mark.fast
 def test_values_you_set_are_kept_with_a_warning_or_overwritten():
     rf = RandomForestClassifier(random_state=42)
     with pytest.warns(SeedexpWarning, match=r"kept random_state=42 .* overwrite=True"):
@@ -168,6 +173,7 @@ def test_values_you_set_are_kept_with_a_warning_or_overwritten():
         inject_random_state(RandomForestClassifier(), SeedPlan(0))  # None: silently set
 
 
+@pytest.mark.fast
 def test_errors_name_the_parameter_path():
     bagged = BaggingClassifier(RandomForestClassifier(random_state=np.random.default_rng(0)))
     with pytest.raises(SeedError, match=r"estimator__random_state=Generator.*numpy Generator"):
@@ -178,6 +184,7 @@ def test_errors_name_the_parameter_path():
         inject_random_state({"not": "an estimator"}, SeedPlan(0))
 
 
+@pytest.mark.fast
 def test_seeded_helpers():
     X, y = np.arange(100).reshape(50, 2), np.arange(50) % 2
     a = train_test_split(X, y, seeds=SeedPlan(1), stratify=y)
@@ -208,6 +215,7 @@ def test_objects_declared_in_yaml_are_injected_by_the_app(tmp_path):
     assert read_json(tmp_path / "r2/result.json")["metrics"] == m
 
 
+@pytest.mark.fast
 def test_a_class_default_of_zero_counts_as_unset():
     # FactorAnalysis and Perceptron default to random_state=0, not None
     from sklearn.decomposition import FactorAnalysis
@@ -229,6 +237,7 @@ def _global_states_elsewhere(k):
     np.random.seed(k)
 
 
+@pytest.mark.fast
 def test_target_encoder_is_seeded_through_its_cv():
     from sklearn.preprocessing import TargetEncoder
 
@@ -253,6 +262,7 @@ def test_target_encoder_is_seeded_through_its_cv():
         assert isinstance(enc.random_state, int)
 
 
+@pytest.mark.fast
 def test_estimators_listed_in_search_grids_are_injected():
     from sklearn.ensemble import ExtraTreesClassifier
     from sklearn.model_selection import RandomizedSearchCV
@@ -275,6 +285,7 @@ def test_estimators_listed_in_search_grids_are_injected():
     assert randomized.random_state == model.seed("random_state")
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("bad", [-1, 2**32])
 def test_out_of_range_seeds_you_set_are_rejected_with_their_path(bad):
     with pytest.raises(SeedError, match=rf"rf__random_state={bad} cannot be used as a seed.*\[0, 4294967295\]"):

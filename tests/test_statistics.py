@@ -31,6 +31,8 @@ from seedexp.sweepdir import write_record
 from seedexp.report import _fmt_noisy, figure, to_markdown, write_summary
 from seedexp.variance import paired_share
 
+pytestmark = pytest.mark.fast
+
 # --------------------------------------------------------------------------- Monte Carlo: the levels hold
 
 

@@ -40,6 +40,7 @@ def sweep_files(sweep_dir: Path) -> dict[str, bytes]:
 # --------------------------------------------------------------------------- settings
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name", ["seedexp.tracking", "seedexp.tracking.mlflow", "seedexp.tracking._sweep",
                                   "seedexp.tracking.wandb"])
 def test_docstring_examples(name):
@@ -59,6 +60,7 @@ def test_check_config_accepts_the_documented_forms(given, backends):
     assert out["backend"] == backends and set(out) == set(seedexp.tracking.DEFAULTS)
 
 
+@pytest.mark.fast
 def test_check_config_takes_an_omegaconf_block():
     from omegaconf import OmegaConf
 
@@ -67,6 +69,7 @@ def test_check_config_takes_an_omegaconf_block():
     assert check_config(block)["backend"] == ["mlflow"]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("given, words", [
     ({"backend": "neptune"}, "tracking.backend='neptune'"),
     ({"backend": "mlflow", "url": "x"}, "unknown tracking setting(s) tracking.url"),
@@ -79,6 +82,7 @@ def test_check_config_names_what_is_wrong(given, words):
         check_config(given)
 
 
+@pytest.mark.fast
 def test_a_backend_that_is_not_installed_fails_early_and_says_what_to_install(monkeypatch):
     import importlib.util
 
@@ -91,6 +95,7 @@ def test_a_backend_that_is_not_installed_fails_early_and_says_what_to_install(mo
         "pip install 'seedexp[mlflow]' (or set tracking.backend=null)"]
 
 
+@pytest.mark.fast
 def test_the_adapter_reads_the_headline_under_either_name(tmp_path):
     flat = {"runs": [], "groups": [{"group": "m=1", "n_runs": 3, "n_failed": 1,
                                     "metrics": {"acc": {"n": 2, "mean": 0.5, "ci_low": 0.4, "ci_high": 0.6}}}]}
@@ -444,6 +449,7 @@ def readme_section() -> str:
     return text.split("## Results in MLflow, TensorBoard and W&B", 1)[1].split("\n## ", 1)[0]
 
 
+@pytest.mark.fast
 def test_the_readme_shows_the_one_line_config_and_a_picture():
     section = readme_section()
     (command,) = re.findall(r"```bash\n(.*?)\n```", section, flags=re.S)

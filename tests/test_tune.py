@@ -257,7 +257,8 @@ def test_adaptive_rule_stops_an_equal_trial_rarely_at_any_look_monte_carlo(tmp_p
     import numpy as np
 
     from seedexp.tuning.space import parse_space
-    from seedexp.tuning.study import Adaptive, Search, Settings
+    from seedexp.tuning.settings import Adaptive, Settings
+    from seedexp.tuning.study import Search
 
     seeds = list(range(20))
     settings = Settings(experiment="mc", space=parse_space({"x": "interval(0, 1)"}), seeds=seeds, metrics=["score"],

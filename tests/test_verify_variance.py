@@ -79,6 +79,7 @@ def _series(root, name, values):
                                                     "metrics": {"m": float(v)}})
 
 
+@pytest.mark.fast
 def test_variance_pairs_runs_by_seed_and_flags_few_runs_shares_above_100_percent_and_interaction(tmp_path):
     from seedexp.variance import decompose
 

@@ -35,8 +35,3 @@ def hash_state() -> dict[str, Any]:
         "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED"),
         "hash_randomization": bool(sys.flags.hash_randomization),
     }
-
-
-def hashing_is_fixed() -> bool:
-    """True when ``str`` hashes in this process are those of ``PYTHONHASHSEED=0``."""
-    return os.environ.get("PYTHONHASHSEED") == HASH_SEED and not sys.flags.hash_randomization

@@ -64,7 +64,9 @@ def main(config_path: Optional[str] = None, config_name: Optional[str] = None,
     -------
     decorator
         Decorates ``task(cfg)`` or ``task(cfg, seeds)``; ``seeds`` is the run's
-        :class:`~seedexp.SeedPlan`. The task returns ``{metric: number}``.
+        :class:`~seedexp.SeedPlan`. The task returns ``{metric: number}``. Run
+        as a program, the app shows what seedexp says (a failed run, the
+        summary) on stdout and stderr (:func:`seedexp.console.show`).
     """
     import hydra
 
@@ -78,6 +80,9 @@ def main(config_path: Optional[str] = None, config_name: Optional[str] = None,
             if args or kwargs:  # called directly with a cfg (tests, notebooks): plain call, as hydra.main does
                 return hydra_main(*args, **kwargs)
             fix_hash_seed()
+            from ..console import show
+
+            show()  # the app's command line shows what seedexp says, as the seedexp command does
             return hydra_main()
 
         return entry

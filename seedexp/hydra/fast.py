@@ -28,10 +28,8 @@ values (a key given twice).
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import logging
-import math
 import os
 import re
 import uuid
@@ -40,6 +38,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
+from . import _compat
+from .plan import launcher_parallelism
+from .task import config_error
+
 log = logging.getLogger(__name__)
 
 __all__ = ["FastPath", "Job"]
@@ -47,7 +49,6 @@ __all__ = ["FastPath", "Job"]
 _PRIMITIVE = (str, int, float, bool, type(None))
 #: Jobs planned and run at a time (the joblib path: four times as many).
 _SLICE = 512
-_BASIC = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 _JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 
 
@@ -70,17 +71,14 @@ class Planner:
 
         parser = OverridesParser.create(config_loader=config_loader)
         self._parse = lru_cache(maxsize=512)(lambda line: parser.parse_overrides([line])[0])
-        self._repo = getattr(config_loader, "repository", None)
+        self._loader = config_loader
         # the sweep's defaults-list choices: also the groups only hydra.searchpath holds (the
         # loader's own repository does not see those)
         self._groups: dict[str, bool] = {str(k): True for k in choices}
 
     def _is_group(self, key: str) -> bool:
         if key not in self._groups:
-            try:
-                self._groups[key] = self._repo is None or bool(self._repo.group_exists(key))
-            except Exception:  # noqa: BLE001 - unknown: treat as structure (full composition)
-                self._groups[key] = True
+            self._groups[key] = _compat.group_exists(self._loader, key)
         return self._groups[key]
 
     def job(self, idx: int, overrides: Sequence[str]) -> Job | None:
@@ -127,7 +125,6 @@ class _Template:
 
     @classmethod
     def of(cls, full: Any, master: Any = None) -> "_Template":
-        from hydra import version
         from omegaconf import OmegaConf, open_dict, read_write
 
         task = copy.deepcopy(full)
@@ -136,7 +133,7 @@ class _Template:
         hydra = full.hydra
         chdir = hydra.job.chdir
         if chdir is None:  # as Hydra's run_job decides it
-            chdir = not version.base_at_least("1.2")
+            chdir = _compat.chdir_by_default()
         dirname = hydra.job.config.override_dirname
         OmegaConf.set_readonly(hydra, True)  # as HydraConfig holds it; apply() opens it for the per-job fields
         subdir = OmegaConf.to_container(hydra.sweep, resolve=False).get("subdir")  # type: ignore[union-attr]
@@ -270,7 +267,6 @@ class Runner:
                 self.templates[key] = _Template.of(full, master)
 
     def run(self, job: Job) -> Any:
-        from hydra.core.hydra_config import HydraConfig
         from hydra.core.utils import JobReturn, JobStatus, env_override
 
         from ..errors import ConfigError
@@ -281,7 +277,7 @@ class Runner:
         job_id = job.idx if self.job_id == "num" else f"{full.hydra.job.name}_{job.idx}"
         early = template.set_values(job)
         output_dir = early or template.set_fields(job, job_id)
-        HydraConfig.instance().cfg = full  # type: ignore[assignment] - what set_config holds, without a copy
+        _compat.set_job_config(full)  # what HydraConfig.get() reads, without set_config's copy
         ret = JobReturn(overrides=list(job.overrides), task_name=str(full.hydra.job.name), working_dir=os.getcwd())
         ret.seedexp_output_dir = output_dir  # type: ignore[attr-defined]
         ret.seedexp_job = job.idx  # type: ignore[attr-defined]
@@ -325,16 +321,16 @@ def _small(ret: Any) -> Any:
     """What a worker sends back: the status, a config error, or the exception (not the whole record)."""
     from hydra.core.utils import JobStatus
 
-    value = ret._return_value
+    value = _compat.job_value(ret)
     if ret.status == JobStatus.COMPLETED and isinstance(value, dict):
-        ret._return_value = {k: value[k] for k in ("config_error", "status", "seed", "group") if k in value}
+        _compat.set_job_value(ret, {k: value[k] for k in ("config_error", "status", "seed", "group") if k in value})
     elif ret.status == JobStatus.FAILED:
         try:
             import pickle
 
             pickle.dumps(value)
         except Exception:  # noqa: BLE001 - an exception that cannot travel: its text does
-            ret._return_value = RuntimeError(f"{type(value).__name__}: {value}")
+            _compat.set_job_value(ret, RuntimeError(f"{type(value).__name__}: {value}"))
     return ret
 
 
@@ -358,7 +354,7 @@ def _run_chunk(token: str, singleton_state: Any, task_function: Callable[[Any], 
     try:
         for job in jobs:
             out.append(_small(runner.run(job)))
-            if isinstance(out[-1]._return_value, dict) and "config_error" in out[-1]._return_value:
+            if config_error(_compat.job_value(out[-1])) is not None:
                 break  # what was asked cannot run: the rest of the chunk would say the same
     finally:
         configure_log(hydra_logging, verbose)
@@ -386,7 +382,7 @@ class FastPath:
 
         launcher = getattr(sweeper, "launcher", None)
         kind = f"{type(launcher).__module__}.{type(launcher).__qualname__}"
-        if not enabled or kind not in (_BASIC, _JOBLIB) or getattr(launcher, "task_function", None) is None:
+        if not enabled or kind not in (_compat.BASIC_LAUNCHER, _JOBLIB) or getattr(launcher, "task_function", None) is None:
             return None
         if OmegaConf.select(config, "hydra.callbacks", default=None):
             return None
@@ -395,8 +391,6 @@ class FastPath:
             settings = getattr(launcher, "joblib", None) or {}
             if settings.get("timeout") is not None:  # a limit the fast path's workers do not apply
                 return None
-            from .sweeper import launcher_parallelism
-
             n_jobs = launcher_parallelism(config, None)  # hydra.launcher.n_jobs, as joblib counts it
         return cls(sweeper, config, n_jobs)
 
@@ -426,8 +420,7 @@ class FastPath:
             results = self._slice(batch[first:first + size], initial_job_idx + first)
             stop = False
             for r in results:
-                value = r._return_value
-                stop = stop or (isinstance(value, dict) and "config_error" in value)
+                stop = stop or config_error(_compat.job_value(r)) is not None
                 yield r
             if stop:
                 return
@@ -465,35 +458,24 @@ class FastPath:
         results = []
         for job in jobs:
             results.append(_small(self.runner.run(job)))  # the record is on disk: a slice holds only statuses
-            value = results[-1]._return_value
-            if isinstance(value, dict) and "config_error" in value:
+            if config_error(_compat.job_value(results[-1])) is not None:
                 break  # what was asked cannot run: the sweep stops after this batch
         return results
 
     def _run_workers(self, jobs: list[Job]) -> list[Any]:
         from hydra.core.singleton import Singleton
-        from joblib.externals.loky import get_reusable_executor
 
-        from ..frameworks.pyrandom import HASH_SEED
+        from .. import pool
 
         assert self.n_jobs is not None
-        size = max(1, min(32, math.ceil(len(jobs) / (self.n_jobs * 4))))
-        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-        executor = get_reusable_executor(max_workers=self.n_jobs, env={"PYTHONHASHSEED": HASH_SEED})
+        workers = pool.executor(self.n_jobs)
         state = Singleton.get_state()
         hydra = self.config.hydra
         futures = []
-        for chunk in chunks:
+        for chunk in pool.chunks(jobs, self.n_jobs):
             templates = {j.structure: self.composed[j.structure] for j in chunk}
-            futures.append(executor.submit(_run_chunk, self.token, state, self.runner.task_function, templates,
-                                           self.runner.job_id, chunk, hydra.hydra_logging, hydra.verbose,
-                                           self.config))
-        results: list[Any] = []
-        try:
-            for future in futures:
-                results.extend(future.result())  # a worker that died raises here: the summary names the rest
-        finally:
-            for future in futures:
-                future.cancel()
-            concurrent.futures.wait(futures)  # the chunks already running finish before the summary is written
-        return results
+            futures.append(workers.submit(_run_chunk, self.token, state, self.runner.task_function, templates,
+                                          self.runner.job_id, chunk, hydra.hydra_logging, hydra.verbose,
+                                          self.config))
+        # a worker that died raises here, once no worker runs: the summary names the runs it cost
+        return [r for chunk in pool.gather(workers, futures) for r in chunk]

@@ -16,10 +16,10 @@ import re
 import inspect
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from ..console import log as console
 from ..errors import ConfigError, SeedexpError
 from ..record import config_hash, group_of, run_config
 from ..core import RunSpec, code_identity, current_seeds, execute, one_line
@@ -95,6 +95,26 @@ def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment
     )
     SeedPlan(spec.seed, pins=spec.pins)  # validate seed and pins now: one line naming the bad one
     return spec, parse_bool(config.get("resume", True), "resume")
+
+
+def config_error(value: Any) -> str | None:
+    """The one line of a sweep's job that found that what was asked cannot run, else None.
+
+    A job of a sweep returns ``{"config_error": line}`` instead of its record
+    (:func:`run_job`); the sweep stops after the batch and says the line once.
+    """
+    return value.get("config_error") if isinstance(value, dict) else None
+
+
+def run_dir_of(job_return: Any) -> Path | None:
+    """The run dir of a launched job (a fast-path job carries it; Hydra's carry their config), or None."""
+    fast = getattr(job_return, "seedexp_output_dir", None)
+    if fast is not None:
+        return Path(fast)
+    try:
+        return Path(str(job_return.hydra_cfg.hydra.runtime.output_dir))
+    except (AttributeError, TypeError):
+        return None
 
 
 def check_cli_keys(config: Mapping[str, Any]) -> None:
@@ -352,7 +372,7 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
         line = one_line(str(exc), 1000)
         if sweeping:
             return {"config_error": line}
-        print(f"seedexp: error: {line}", file=sys.stderr)
+        console.error(f"seedexp: error: {line}")
         raise SystemExit(2) from None
     if not sweeping:
         from ..core import secondary_rank
@@ -361,7 +381,7 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
             return record  # a DDP rank > 0 re-ran the script: rank 0 reports the run
         if record["status"] == "ok":
             shown = " ".join(f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in record["metrics"].items())
-            print(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir / 'result.json'}")
+            console.info(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir / 'result.json'}")
         else:
             raise SystemExit(1)
     return record

@@ -22,10 +22,11 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ..console import log as console
 from ..errors import ConfigError
 from ..record import RECORD_NAME, group_of
 from ..sweepdir import read_record
-from ..tuning.study import Runner
+from ..tuning.settings import Runner
 
 __all__ = ["TuneDriver", "SWEEPER_KEYS"]
 
@@ -52,7 +53,7 @@ def repin_sweep_dir(config: Any, sweep_dir: Path) -> None:
     """Point every later job at ``sweep_dir`` (the phase's directory), replacing an earlier pin."""
     from omegaconf import open_dict, read_write
 
-    from .sweeper import pin_sweep_dir
+    from .plan import pin_sweep_dir
 
     with read_write(config.hydra), open_dict(config.hydra):
         kept = [o for o in config.hydra.overrides.hydra if not str(o).lstrip("+").startswith("hydra.sweep.dir=")]
@@ -76,7 +77,8 @@ class _HydraRunner(Runner):
         return {"group": group_of(overrides), "seed": seed, "overrides": overrides}
 
     def run(self, phase: str, jobs: Sequence[tuple[Mapping[str, Any], int]]) -> list[dict[str, Any] | None]:
-        from .sweeper import _chunks, _run_dir
+        from .plan import chunks
+        from .task import config_error, run_dir_of
 
         if phase != self.phase:
             self.driver.enter(phase)
@@ -84,12 +86,12 @@ class _HydraRunner(Runner):
         batch = [self.overrides(p, s) for p, s in jobs]
         found: dict[tuple[str, int], dict[str, Any]] = {}
         errors: list[str] = []
-        for chunk in _chunks(batch, self.driver.sweeper.max_batch_size):
+        for chunk in chunks(batch, self.driver.sweeper.max_batch_size):
             for r in self.driver.base.launch(chunk, self.job_idx):
-                value = r.return_value  # raises the job's own exception, if it raised
-                if isinstance(value, dict) and "config_error" in value and value["config_error"] not in errors:
-                    errors.append(value["config_error"])
-                run_dir = _run_dir(r)
+                line = config_error(r.return_value)  # .return_value raises the job's own exception, if it raised
+                if line is not None and line not in errors:
+                    errors.append(line)
+                run_dir = run_dir_of(r)
                 if run_dir is None:
                     continue
                 try:
@@ -162,9 +164,8 @@ class TuneDriver:
         from omegaconf import OmegaConf
 
         from ..stats.options import check_options
-        from ..seeds import SeedPlan, check_seed
         from ..tuning.space import parse_space
-        from ..tuning.study import STATISTICS, Adaptive, Settings, fresh_seed_list, import_optuna
+        from ..tuning.settings import STATISTICS, Adaptive, Settings, fresh_seed_list
 
         st = self.settings
         space_text, fixed, seeds = self._split(arguments)
@@ -173,21 +174,7 @@ class TuneDriver:
         opt = check_options(report, style="config")
         metric = st.get("metric")
         metrics = None if metric is None else ([str(metric)] if isinstance(metric, str) else [str(m) for m in metric])
-        directions = dict(opt["higher_is_better"] or {})
-        direction = st.get("direction")
-        if direction is not None:
-            given = [direction] if isinstance(direction, str) else list(direction)
-            if any(d not in ("maximize", "minimize") for d in given):
-                raise ConfigError(f"hydra.sweeper.direction={direction!r}: expected maximize, minimize, a list of "
-                                  "them, or null (from report.higher_is_better)")
-            if metrics is None or len(metrics) != len(given):
-                raise ConfigError("hydra.sweeper.direction needs hydra.sweeper.metric (one direction per metric); "
-                                  "or leave it null and set report.higher_is_better")
-            for m, d in zip(metrics, given):
-                if m in directions and directions[m] != (d == "maximize"):
-                    raise ConfigError(f"hydra.sweeper.direction={d} contradicts report.higher_is_better.{m}="
-                                      f"{str(directions[m]).lower()}; keep one")
-                directions[m] = d == "maximize"
+        directions = _directions(st.get("direction"), metrics, dict(opt["higher_is_better"] or {}))
         statistic = st.get("statistic", "mean")
         if statistic not in STATISTICS:
             raise ConfigError(f"hydra.sweeper.statistic={statistic!r}: expected one of {', '.join(STATISTICS)}")
@@ -208,37 +195,7 @@ class TuneDriver:
         fresh = st.get("fresh_seeds")
         if OmegaConf.is_config(fresh):
             fresh = OmegaConf.to_container(fresh, resolve=True)
-        import_optuna()
-        master = check_seed(st.get("seed", 0), "hydra.sweeper.seed")
-        sampler_seed = SeedPlan(master).seed("tune.sampler")
-        sampler_cfg = st.get("sampler")
-        target = None
-        if sampler_cfg is not None:
-            target = OmegaConf.select(sampler_cfg, "_target_") if OmegaConf.is_config(sampler_cfg) \
-                else dict(sampler_cfg).get("_target_")
-        if sampler_cfg is not None and target is None:
-            raise ConfigError("hydra.sweeper.sampler needs a _target_, e.g. optuna.samplers.TPESampler")
-        given_seed = OmegaConf.select(sampler_cfg, "seed", default=None) if OmegaConf.is_config(sampler_cfg) else None
-        seed_used = sampler_seed if given_seed is None else int(given_seed)
-
-        def make() -> Any:
-            import warnings
-
-            from hydra.utils import instantiate
-
-            optuna = import_optuna()
-            if sampler_cfg is None:
-                return optuna.samplers.TPESampler(seed=seed_used)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return instantiate(sampler_cfg, seed=seed_used)
-
-        try:
-            make()  # a broken _target_ fails before any run
-        except Exception as exc:  # noqa: BLE001
-            from .task import error_line
-
-            raise ConfigError(f"hydra.sweeper.sampler cannot be made: {error_line(exc)}") from None
+        target, seed_used, make = _sampler(st)
         node = self.config.get("experiment")
         experiment = str(node.get("_target_")) if node is not None and hasattr(node, "get") and node.get("_target_") \
             else str(getattr(self.sweeper.launcher.task_function, "__qualname__", "task"))
@@ -274,9 +231,69 @@ class TuneDriver:
             for phase, summary in data["_summaries"].items():
                 if summary is not None:
                     for line in send(self.root / phase, summary, tracking):
-                        print(f"seedexp: warning: {line}", file=sys.stderr)
+                        console.warning(f"seedexp: warning: {line}")
         print_study(data, self.root)
         return []
+
+
+def _directions(direction: Any, metrics: list[str] | None, directions: dict[str, bool]) -> dict[str, bool]:
+    """``hydra.sweeper.direction`` (maximize / minimize per metric) merged into ``report.higher_is_better``."""
+    if direction is None:
+        return directions
+    given = [direction] if isinstance(direction, str) else list(direction)
+    if any(d not in ("maximize", "minimize") for d in given):
+        raise ConfigError(f"hydra.sweeper.direction={direction!r}: expected maximize, minimize, a list of "
+                          "them, or null (from report.higher_is_better)")
+    if metrics is None or len(metrics) != len(given):
+        raise ConfigError("hydra.sweeper.direction needs hydra.sweeper.metric (one direction per metric); "
+                          "or leave it null and set report.higher_is_better")
+    for m, d in zip(metrics, given):
+        if m in directions and directions[m] != (d == "maximize"):
+            raise ConfigError(f"hydra.sweeper.direction={d} contradicts report.higher_is_better.{m}="
+                              f"{str(directions[m]).lower()}; keep one")
+        directions[m] = d == "maximize"
+    return directions
+
+
+def _sampler(st: Mapping[str, Any]) -> tuple[Any, int, Any]:
+    """``hydra.sweeper.sampler``: its ``_target_``, the seed it gets, and a function making it (made once now)."""
+    from omegaconf import OmegaConf
+
+    from ..seeds import SeedPlan, check_seed
+    from ..tuning.settings import import_optuna
+
+    import_optuna()
+    master = check_seed(st.get("seed", 0), "hydra.sweeper.seed")
+    sampler_seed = SeedPlan(master).seed("tune.sampler")
+    sampler_cfg = st.get("sampler")
+    target = None
+    if sampler_cfg is not None:
+        target = OmegaConf.select(sampler_cfg, "_target_") if OmegaConf.is_config(sampler_cfg) \
+            else dict(sampler_cfg).get("_target_")
+    if sampler_cfg is not None and target is None:
+        raise ConfigError("hydra.sweeper.sampler needs a _target_, e.g. optuna.samplers.TPESampler")
+    given_seed = OmegaConf.select(sampler_cfg, "seed", default=None) if OmegaConf.is_config(sampler_cfg) else None
+    seed_used = sampler_seed if given_seed is None else int(given_seed)
+
+    def make() -> Any:
+        import warnings
+
+        from hydra.utils import instantiate
+
+        optuna = import_optuna()
+        if sampler_cfg is None:
+            return optuna.samplers.TPESampler(seed=seed_used)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return instantiate(sampler_cfg, seed=seed_used)
+
+    try:
+        make()  # a broken _target_ fails before any run
+    except Exception as exc:  # noqa: BLE001
+        from .task import error_line
+
+        raise ConfigError(f"hydra.sweeper.sampler cannot be made: {error_line(exc)}") from None
+    return target, seed_used, make
 
 
 def print_study(data: Mapping[str, Any], root: Path) -> None:
@@ -285,6 +302,6 @@ def print_study(data: Mapping[str, Any], root: Path) -> None:
 
     text = to_markdown(data)
     head = text.split("## Trials")[0].rstrip()
-    print(head)
-    print(f"\nstudy: {root / 'tuning.md'} (also tuning.json, trials.csv, finalists.csv, tuning.png); "
+    console.info(head)
+    console.info(f"\nstudy: {root / 'tuning.md'} (also tuning.json, trials.csv, finalists.csv, tuning.png); "
           f"runs: seedexp report {root / 'search'} | {root / 'fresh'}")

@@ -38,48 +38,21 @@ A run with a non-finite value on the grid is left out of that metric's curves
 
 from __future__ import annotations
 
-import itertools
 import math
-import warnings
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError
+from .options import ALIGN_RULES
 
 __all__ = ["ALIGN_RULES", "SCALARS", "CURVES_SCHEMA", "GridBuilder", "align_grid", "align", "pointwise_band", "roughness",
            "sup_t_critical", "simultaneous_band", "curve_scalars", "summarize_group", "summarize_curves",
-           "check_curve_options"]
+           "methods"]
 
 CURVES_SCHEMA = "seedexp.curves/1"
-ALIGN_RULES = ("exact", "common", "interpolate")
 #: The scalar summaries of a curve, in the order of the tables.
 SCALARS = ("final", "best", "best_step", "auc", "steps_to_threshold")
-#: The curve options, defaults (the ``report.curve_*`` keys).
-CURVE_DEFAULTS: dict[str, Any] = {"curve_align": "exact", "curve_threshold": None, "curve_points": 1000}
-_POINTS_RANGE = (10, 1_000_000)
-
-
-def check_curve_options(out: dict[str, Any], label: Callable[[str], str]) -> None:
-    """Validate the ``curve_*`` report options in place (called by :func:`seedexp.stats.options.check_options`)."""
-    from .options import _in_range  # the shared checker of option values
-
-    if out["curve_align"] not in ALIGN_RULES:
-        raise ConfigError(f"{label('curve_align')}={out['curve_align']!r}: expected one of {', '.join(ALIGN_RULES)}")
-    out["curve_points"] = _in_range(out["curve_points"], label("curve_points"), *_POINTS_RANGE, integer=True,
-                                    example="1000")
-    threshold = out["curve_threshold"]
-    if threshold is not None:
-        if isinstance(threshold, str) and "=" in threshold:
-            threshold = dict(item.split("=", 1) for item in threshold.split(",") if item.strip())
-        if not isinstance(threshold, Mapping) and not hasattr(threshold, "items"):
-            raise ConfigError(f"{label('curve_threshold')}={threshold!r}: expected a mapping of metric -> value, "
-                              "e.g. {val_acc: 0.9} (command line: val_acc=0.9)")
-        out["curve_threshold"] = {
-            str(k).strip(): float(_in_range(v, f"{label('curve_threshold')} {str(k).strip()}", -math.inf, math.inf,
-                                            integer=False, open_=True, example="0.9"))
-            for k, v in threshold.items()}
 
 
 # --------------------------------------------------------------------------- alignment
@@ -440,12 +413,7 @@ def summarize_curves(runs: Iterable[Mapping[str, Any]], load: Callable[[Any, str
 
     Memory: one metric at a time; the steps of every run, then one group's matrix.
     """
-    from .estimators import adjust_pvalues, paired
-    from ..seeds import stream_key
-
     runs = list(runs)
-    confidence = options["confidence"]
-    rule = options["curve_align"]
     thresholds = options.get("curve_threshold") or {}
     unknown = sorted(set(thresholds) - set(metrics))
     if unknown:
@@ -455,92 +423,126 @@ def summarize_curves(runs: Iterable[Mapping[str, Any]], load: Callable[[Any, str
     comparisons: list[dict[str, Any]] = []
     warn: list[str] = []
     for metric in metrics:
-        mine = []
-        entry: dict[str, Any] = {"higher_is_better": direction[metric], "align": rule,
-                                 "threshold": thresholds.get(metric), "groups": {}}
-        builder = GridBuilder(rule, metric)
-        try:
-            for r in runs:
-                steps = load(r["where"], metric, False)
-                if steps is not None:
-                    mine.append(r)
-                    builder.add(str(r["path"]) if r.get("path") else f"{r['group']} seed {r['seed']}", steps)
-            if not mine:
-                continue
-            grid = builder.grid()
-        except ConfigError as exc:
-            out_metrics[metric] = entry
-            entry["refused"] = str(exc)
-            warn.append(str(exc))
+        entry = {"higher_is_better": direction[metric], "align": options["curve_align"],
+                 "threshold": thresholds.get(metric), "groups": {}}
+        scalars = _metric_curves(entry, metric, runs, load, groups, options, warn)
+        if scalars is None:
             continue
         out_metrics[metric] = entry
-        entry["n_steps"] = int(len(grid))
-        entry["grid"] = {"first": int(grid[0]), "last": int(grid[-1])}
-        scalars_by_group: dict[str, dict[int, dict[str, float]]] = {}
-        for group in groups:
-            members = [r for r in mine if r["group"] == group]
-            if not members:
+        comparisons += _curve_comparisons(metric, scalars, pairs, entry, options, warn)
+    _adjust(comparisons, options)
+    return {"schema": CURVES_SCHEMA, "metrics": out_metrics, "comparisons": comparisons, "warnings": warn,
+            "methods": methods(options)}
+
+
+def _metric_curves(entry: dict[str, Any], metric: str, runs: list[Mapping[str, Any]], load: Callable[..., Any],
+                   groups: Sequence[str], options: Mapping[str, Any],
+                   warn: list[str]) -> dict[str, dict[int, dict[str, float]]] | None:
+    """Fill ``entry`` with one metric's grid and per-group bands; the scalars per group and seed.
+
+    None when no run logged the metric; ``{}`` when its steps were refused
+    (``entry["refused"]`` says why).
+    """
+    rule, threshold = options["curve_align"], entry["threshold"]
+    mine = []
+    builder = GridBuilder(rule, metric)
+    try:
+        for r in runs:
+            steps = load(r["where"], metric, False)
+            if steps is not None:
+                mine.append(r)
+                builder.add(str(r["path"]) if r.get("path") else f"{r['group']} seed {r['seed']}", steps)
+        if not mine:
+            return None
+        grid = builder.grid()
+    except ConfigError as exc:
+        entry["refused"] = str(exc)
+        warn.append(str(exc))
+        return {}
+    entry["n_steps"] = int(len(grid))
+    entry["grid"] = {"first": int(grid[0]), "last": int(grid[-1])}
+    scalars_by_group: dict[str, dict[int, dict[str, float]]] = {}
+    for group in groups:
+        members = [r for r in mine if r["group"] == group]
+        if not members:
+            continue
+        Y = np.empty((len(members), len(grid)))  # the one matrix held: this group's runs of this metric
+        seeds, lost, k = [], [], 0
+        for r in members:
+            steps, values = load(r["where"], metric, True)
+            Y[k] = align(steps, values, grid, rule)
+            if np.all(np.isfinite(Y[k])):
+                seeds.append(r["seed"])
+                k += 1
+            else:
+                lost.append(r["seed"])
+        Y = Y[:k]
+        summary = summarize_group(Y, grid, seeds, confidence=options["confidence"],
+                                  higher_is_better=entry["higher_is_better"], threshold=threshold,
+                                  points=options["curve_points"])
+        del Y
+        summary["n_nonfinite"] = len(lost)
+        if lost:
+            warn.append(f"curves of {metric}, {group}: {len(lost)} seed(s) have a non-finite value on the grid "
+                        f"(seeds {', '.join(map(str, lost[:5]))}{'...' if len(lost) > 5 else ''}) and are left "
+                        "out of its bands and summaries")
+        if 0 < summary["n"] < 5:
+            warn.append(f"curves of {metric}, {group}: n={summary['n']} < 5: the bands are wide and lean on the "
+                        "curves being close to normal across seeds")
+        scalars_by_group[group] = {int(s): v for s, v in summary.pop("per_seed").items()}
+        entry["groups"][group] = summary
+    return scalars_by_group
+
+
+def _curve_comparisons(metric: str, scalars_by_group: Mapping[str, dict[int, dict[str, float]]],
+                       pairs: Sequence[tuple[str, str]], entry: Mapping[str, Any], options: Mapping[str, Any],
+                       warn: list[str]) -> list[dict[str, Any]]:
+    """Each pair of groups compared seed by seed on each scalar summary of one metric's curves."""
+    from ..seeds import stream_key
+    from .estimators import paired
+
+    threshold, out = entry["threshold"], []
+    for a, b in pairs:
+        sa, sb = scalars_by_group.get(a, {}), scalars_by_group.get(b, {})
+        common = sorted(set(sa) & set(sb))
+        for name in SCALARS:
+            if name == "steps_to_threshold" and threshold is None:
                 continue
-            Y = np.empty((len(members), len(grid)))  # the one matrix held: this group's runs of this metric
-            seeds, lost, k = [], [], 0
-            for r in members:
-                steps, values = load(r["where"], metric, True)
-                Y[k] = align(steps, values, grid, rule)
-                if np.all(np.isfinite(Y[k])):
-                    seeds.append(r["seed"])
-                    k += 1
-                else:
-                    lost.append(r["seed"])
-            Y = Y[:k]
-            summary = summarize_group(Y, grid, seeds, confidence=confidence, higher_is_better=direction[metric],
-                                      threshold=thresholds.get(metric), points=options["curve_points"])
-            del Y
-            summary["n_nonfinite"] = len(lost)
-            if lost:
-                warn.append(f"curves of {metric}, {group}: {len(lost)} seed(s) have a non-finite value on the grid "
-                            f"(seeds {', '.join(map(str, lost[:5]))}{'...' if len(lost) > 5 else ''}) and are left "
-                            "out of its bands and summaries")
-            if 0 < summary["n"] < 5:
-                warn.append(f"curves of {metric}, {group}: n={summary['n']} < 5: the bands are wide and lean on the "
-                            "curves being close to normal across seeds")
-            scalars_by_group[group] = {int(s): v for s, v in summary.pop("per_seed").items()}
-            entry["groups"][group] = summary
-        for a, b in pairs:
-            sa, sb = scalars_by_group.get(a, {}), scalars_by_group.get(b, {})
-            common = sorted(set(sa) & set(sb))
-            for name in SCALARS:
-                if name == "steps_to_threshold" and thresholds.get(metric) is None:
-                    continue
-                xa = [sa[s].get(name) for s in common]
-                xb = [sb[s].get(name) for s in common]
-                if any(v is None for v in xa + xb):
-                    if name == "steps_to_threshold" and common:
-                        warn.append(f"curves of {metric}, {a} vs {b}: steps_to_threshold not compared: some seeds "
-                                    f"never reached {thresholds[metric]:g} (compare the reach rates)")
-                    continue
-                if len(common) < 2:
-                    continue
-                lower_better = name in ("best_step", "steps_to_threshold")
-                hib = (not lower_better) and direction[metric]
-                res = paired(xa, xb, np.random.SeedSequence(options["bootstrap_seed"], spawn_key=tuple(
-                    stream_key(x) for x in ("curves", a, b, metric, name))),
-                    test=options["test"], n_resamples=options["n_resamples"], confidence=confidence,
-                    higher_is_better=hib)
-                comparisons.append({"metric": metric, "summary": name, "a": a, "b": b, "higher_is_better": hib,
-                                    "seeds": common, **res})
+            xa = [sa[s].get(name) for s in common]
+            xb = [sb[s].get(name) for s in common]
+            if any(v is None for v in xa + xb):
+                if name == "steps_to_threshold" and common:
+                    warn.append(f"curves of {metric}, {a} vs {b}: steps_to_threshold not compared: some seeds "
+                                f"never reached {threshold:g} (compare the reach rates)")
+                continue
+            if len(common) < 2:
+                continue
+            lower_better = name in ("best_step", "steps_to_threshold")
+            hib = (not lower_better) and entry["higher_is_better"]
+            res = paired(xa, xb, np.random.SeedSequence(options["bootstrap_seed"], spawn_key=tuple(
+                stream_key(x) for x in ("curves", a, b, metric, name))),
+                test=options["test"], n_resamples=options["n_resamples"], confidence=options["confidence"],
+                higher_is_better=hib)
+            out.append({"metric": metric, "summary": name, "a": a, "b": b, "higher_is_better": hib,
+                        "seeds": common, **res})
+    return out
+
+
+def _adjust(comparisons: list[dict[str, Any]], options: Mapping[str, Any]) -> None:
+    """The curve comparisons as one family: adjusted p-values, and which side is better where significant."""
+    from .estimators import adjust_pvalues
+
     members = [c for c in comparisons if c["pvalue"] is not None]
     adjusted = adjust_pvalues([c["pvalue"] for c in members], options["correction"])
     for c, p in zip(members, adjusted):
         c["p_adjusted"] = float(p)
-    alpha = 1.0 - confidence
+    alpha = 1.0 - options["confidence"]
     for c in comparisons:
         c.setdefault("p_adjusted", None)
         c["family_size"] = len(members)
         c["significant"] = c["p_adjusted"] is not None and c["p_adjusted"] < alpha
         c["better"] = ((c["a"] if (c["mean_diff"] > 0) == c["higher_is_better"] else c["b"])
                        if c["significant"] else None)
-    return {"schema": CURVES_SCHEMA, "metrics": out_metrics, "comparisons": comparisons, "warnings": warn,
-            "methods": methods(options)}
 
 
 def methods(options: Mapping[str, Any]) -> dict[str, str]:
@@ -564,53 +566,3 @@ def methods(options: Mapping[str, Any]) -> dict[str, str]:
         "points": f"bands are computed at every grid step; summary.json, curves.csv and the figures keep at most "
                   f"{options['curve_points']} evenly spread steps (report.curve_points)",
     }
-
-
-# --------------------------------------------------------------------------- a sweep directory
-
-
-def find_series(sweep_dir: Path, runs: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[str], list[str]]:
-    """The ok runs of a summary that have a ``series.npz``: ``(runs, metric names, problems)``.
-
-    Each run: ``group``, ``seed``, ``path`` and ``where`` (the file). A file that
-    cannot be read is one problem line (and the run is left out of the curves).
-    """
-    from ..errors import RecordError
-    from ..series import SERIES_NAME, series_names
-
-    found, names, problems = [], {}, []
-    for r in runs:
-        if r.get("status") != "ok" or r.get("path") is None:
-            continue
-        path = Path(sweep_dir) / str(r["path"]) / SERIES_NAME
-        if not path.is_file():
-            continue
-        try:
-            for name in series_names(path):
-                names.setdefault(name, None)
-        except RecordError as exc:
-            problems.append(str(exc))
-            continue
-        found.append({"group": r["group"], "seed": r["seed"], "path": r["path"], "where": path})
-    return found, list(names), problems
-
-
-def curves_of_sweep(sweep_dir: Path, summary: Mapping[str, Any], options: Mapping[str, Any],
-                    found: tuple[list[dict[str, Any]], list[str], list[str]] | None = None) -> dict[str, Any] | None:
-    """The ``curves`` part of a sweep's summary (None when no run logged a series)."""
-    from .options import higher_is_better_default
-    from ..series import read_metric
-
-    runs, names, problems = found if found is not None else find_series(sweep_dir, summary["runs"])
-    if not names:
-        return None
-    hib = options.get("higher_is_better") or {}
-    direction = {m: hib.get(m, higher_is_better_default(m)) for m in names}
-    groups = [g["group"] for g in summary["groups"]]
-    baseline = summary.get("baseline")
-    pairs = [(g, baseline) for g in groups if g != baseline] if baseline else list(itertools.combinations(groups, 2))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = summarize_curves(runs, read_metric, names, options, groups=groups, pairs=pairs, direction=direction)
-    out["warnings"] = problems + out["warnings"]
-    return out

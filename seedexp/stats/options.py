@@ -19,13 +19,18 @@ import numpy as np
 from ..errors import ConfigError
 from ..seeds import check_seed
 from .benchmark import BENCHMARK_DEFAULTS, check_benchmark_options
-from .curves import CURVE_DEFAULTS, check_curve_options
 
 __all__ = ["DEFAULTS", "TESTS", "CORRECTIONS", "Options", "check_options", "option_label",
            "higher_is_better_default"]
 
 #: Metric names containing one of these are "lower is better" unless told otherwise.
 LOWER_IS_BETTER_WORDS = ("loss", "error", "mse", "mae", "rmse")
+
+#: How the runs' curves are aligned on one step grid (``report.curve_align``, :mod:`seedexp.stats.curves`).
+ALIGN_RULES = ("exact", "common", "interpolate")
+#: The curve options, defaults (the ``report.curve_*`` keys).
+CURVE_DEFAULTS: dict[str, Any] = {"curve_align": "exact", "curve_threshold": None, "curve_points": 1000}
+_POINTS_RANGE = (10, 1_000_000)
 
 #: The report options: defaults, which are also the ``report:`` keys of the config.
 DEFAULTS: dict[str, Any] = {
@@ -114,6 +119,25 @@ def _per_metric(value: Any, label: str, example: str) -> float | dict[str, float
                                           example=example)
                 for k, v in value.items()}
     return _in_range(value, label, 0, math.inf, integer=False, open_=True, example=example)
+
+
+def check_curve_options(out: dict[str, Any], label: Callable[[str], str]) -> None:
+    """Validate the ``curve_*`` report options in place (called by :func:`check_options`)."""
+    if out["curve_align"] not in ALIGN_RULES:
+        raise ConfigError(f"{label('curve_align')}={out['curve_align']!r}: expected one of {', '.join(ALIGN_RULES)}")
+    out["curve_points"] = _in_range(out["curve_points"], label("curve_points"), *_POINTS_RANGE, integer=True,
+                                    example="1000")
+    threshold = out["curve_threshold"]
+    if threshold is not None:
+        if isinstance(threshold, str) and "=" in threshold:
+            threshold = dict(item.split("=", 1) for item in threshold.split(",") if item.strip())
+        if not isinstance(threshold, Mapping) and not hasattr(threshold, "items"):
+            raise ConfigError(f"{label('curve_threshold')}={threshold!r}: expected a mapping of metric -> value, "
+                              "e.g. {val_acc: 0.9} (command line: val_acc=0.9)")
+        out["curve_threshold"] = {
+            str(k).strip(): float(_in_range(v, f"{label('curve_threshold')} {str(k).strip()}", -math.inf, math.inf,
+                                            integer=False, open_=True, example="0.9"))
+            for k, v in threshold.items()}
 
 
 def check_options(options: Mapping[str, Any] | None = None, *, style: str = "python", **values: Any) -> Options:

@@ -8,7 +8,7 @@ optimistic (the winner's curse). Here:
   pessimistic end of its t interval (``statistic="bound"``);
 * optionally, seeds adapt per trial: a trial clearly worse than the incumbent
   (a paired, anytime-valid rule) stops early, the contenders get every seed
-  (:class:`~seedexp.tuning.study.Adaptive`, with its guarantee);
+  (:class:`~seedexp.tuning.settings.Adaptive`, with its guarantee);
 * the top-k configurations are re-run on FRESH seeds never used in the search
   and compared with the search's winner by the declared paired test and Holm;
   the report shows each finalist's search score against its fresh score;

@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..errors import ConfigError
 from .space import parse_space
-from .study import STATISTICS, Adaptive, Runner, Search, Settings, fresh_seed_list, import_optuna, make_sampler
+from .settings import STATISTICS, Adaptive, Runner, Settings, fresh_seed_list, import_optuna, make_sampler
+from .study import Search
 
 __all__ = ["tune", "TuneResult"]
 
@@ -198,7 +199,7 @@ def tune(fn: Callable[..., Mapping[str, Any]], space: Mapping[str, Any], seeds: 
     adaptive : {None, True, mapping}
         Adaptive seeds per trial, ``{"min_seeds": 5, "batch": 1,
         "confidence": 0.95}``: a trial clearly worse than the incumbent stops
-        early (see :class:`seedexp.tuning.study.Adaptive` for its guarantee).
+        early (see :class:`seedexp.tuning.settings.Adaptive` for its guarantee).
     finalists : int
         How many of the best configurations are re-run on fresh seeds (>= 1).
     fresh_seeds : int or iterable of int, optional

@@ -19,8 +19,9 @@ Every mistake is ONE :class:`~seedexp.errors.ConfigError` line naming the
 parameter, what was given and how to write it: an empty choice, low > high, a
 log scale over non-positive values, an unknown distribution.
 
-This module imports Hydra's override parser (a core dependency) and nothing
-from Optuna until a trial asks for values (:meth:`Param.suggest`).
+A string is read by Hydra's override grammar (:mod:`seedexp.hydra.space`,
+Hydra being a core dependency); nothing from Optuna is imported until a
+trial asks for values (:meth:`Param.suggest`).
 
 Examples
 --------
@@ -145,53 +146,39 @@ def _bounds(name: str, low: Any, high: Any, log: bool, text: str, form: str) -> 
 
 
 def _from_sweep(name: str, text: str) -> Param | tuple[str, Any]:
-    """Parse one Hydra-style value; a non-sweep value comes back as ``("fixed", value)``."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
-    from hydra.errors import HydraException
+    """Parse one Hydra-style value (:func:`seedexp.hydra.space.read_sweep`); a non-sweep value comes back as ``("fixed", value)``."""
+    from ..hydra.space import read_sweep
 
-    try:
-        override = OverridesParser.create().parse_override(f"{name}={text}")
-        value = override.value()
-    except (HydraException, ValueError) as exc:  # the grammar's own words are long: say what is accepted
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "empty choice" in message:
-            raise ConfigError(f"space {name}={text!r} is an empty choice; give at least one value, e.g. choice(a, b)") from None
-        if "Unknown function" in message:
-            raise ConfigError(f"space {name}={text!r}: unknown distribution; use {FORMS}") from None
-        raise ConfigError(f"space {name}={text!r} cannot be read ({message}); use {FORMS}") from None
-    if not override.is_sweep_override():
-        return ("fixed", value)
-    tags = set(getattr(value, "tags", ()) or ())
-    unknown = sorted(tags - {"log"})
+    value = read_sweep(name, text, FORMS)
+    if value["kind"] == "fixed":
+        return ("fixed", value["value"])
+    unknown = sorted(value["tags"] - {"log"})
     if unknown:
         raise ConfigError(f"space {name}={text!r}: unknown tag {unknown[0]!r}; the only tag is log, "
                           "e.g. tag(log, interval(1e-3, 10))")
-    log = "log" in tags
-    if isinstance(value, ChoiceSweep):
+    log = "log" in value["tags"]
+    if value["kind"] == "choice":
         if log:
             raise ConfigError(f"space {name}={text!r}: a choice has no scale; drop tag(log, ...)")
-        return _choice(name, value.list, repr(text))
-    if isinstance(value, IntervalSweep):
-        low, high = value.start, value.end
+        return _choice(name, value["values"], repr(text))
+    if value["kind"] == "interval":
+        low, high = value["low"], value["high"]
         _bounds(name, low, high, log, text, "interval")
         return Param(name=name, kind="float", low=float(low), high=float(high), log=log, text=text)
-    if isinstance(value, RangeSweep):
-        if value.shuffle:
-            raise ConfigError(f"space {name}={text!r}: shuffle has no meaning in a search space; drop it")
-        low, high, step = value.start, value.stop, value.step
-        _bounds(name, low, high, log, text, "range")
-        if not (_is_number(step) and step > 0):
-            raise ConfigError(f"space {name}={text!r}: the step must be a positive number, e.g. range(1, 10, 1)")
-        ints = all(isinstance(v, numbers.Integral) for v in (low, high, step))
-        if log and step != 1:
-            raise ConfigError(f"space {name}={text!r}: a log scale takes no step; write tag(log, range({low:g}, {high:g}))")
-        if ints:
-            return Param(name=name, kind="int", low=int(low), high=int(high), log=log,
-                         step=None if log else int(step), text=text)
-        return Param(name=name, kind="float", low=float(low), high=float(high), log=log,
-                     step=None if log else float(step), text=text)
-    raise ConfigError(f"space {name}={text!r}: unknown distribution; use {FORMS}")  # pragma: no cover (glob, ...)
+    if value["shuffle"]:
+        raise ConfigError(f"space {name}={text!r}: shuffle has no meaning in a search space; drop it")
+    low, high, step = value["start"], value["stop"], value["step"]
+    _bounds(name, low, high, log, text, "range")
+    if not (_is_number(step) and step > 0):
+        raise ConfigError(f"space {name}={text!r}: the step must be a positive number, e.g. range(1, 10, 1)")
+    ints = all(isinstance(v, numbers.Integral) for v in (low, high, step))
+    if log and step != 1:
+        raise ConfigError(f"space {name}={text!r}: a log scale takes no step; write tag(log, range({low:g}, {high:g}))")
+    if ints:
+        return Param(name=name, kind="int", low=int(low), high=int(high), log=log,
+                     step=None if log else int(step), text=text)
+    return Param(name=name, kind="float", low=float(low), high=float(high), log=log,
+                 step=None if log else float(step), text=text)
 
 
 def parse_space(space: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> Space:
