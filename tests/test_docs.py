@@ -396,6 +396,21 @@ def test_the_errors_page_shows_what_the_command_prints(tmp_path):
     assert not list(tmp_path.rglob("result.json"))  # no run was recorded
 
 
+@pytest.mark.integration
+def test_one_run_prints_what_the_pages_show(tmp_path):
+    """The one-run example (README and getting started): its command, and the metrics it prints, bit for bit."""
+    from conftest import run_seedexp
+
+    claims = claimed("test_one_run_prints_what_the_pages_show")
+    assert len({b.code for b in claims}) == 1 and len(claims) >= 2  # the same on every page
+    command, metrics, record = claims[0].code.strip().splitlines()
+    proc = run_seedexp(shlex.split(command[2:], comments=True)[1:], tmp_path, env={"PYTHONHASHSEED": "0"}, check_rc=0)
+    printed = proc.stdout.strip().splitlines()
+    assert metrics in printed
+    assert record.startswith("record: ") and any(re.fullmatch(r"record: .*outputs/[\d-]+/[\d-]+/result\.json", ln)
+                                                 for ln in printed), printed
+
+
 # --------------------------------------------------------------------------- generated pages, schema, links
 
 
