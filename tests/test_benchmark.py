@@ -163,6 +163,8 @@ def test_example_benchmark_from_yaml_and_the_report_flag(tmp_path):
     shown = shown_block.code.strip()
     real = (sweep / "summary.md").read_text().split("## Benchmark: ", 1)[1].split("\n## ", 1)[0].strip()
     assert shown == "## Benchmark: " + real
+    page = (sweep / "summary.html").read_text()  # the four pictures, embedded in the sweep's web page
+    assert page.count('alt="Benchmark: benchmark_test_accuracy_') == 4 and "<h2 id=\"benchmark-" in page
     # the CLI flag: another normalisation, printed, nothing written; a bad key is one line, exit 2
     proc = run_seedexp(["report", str(sweep), "--task", "experiment.dataset", "--normalize", "minmax", "--no-write"],
                        tmp_path)

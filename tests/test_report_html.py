@@ -112,6 +112,22 @@ def _curves(seeds, model="a"):
     return {"acc": acc, "loss": 1.0 - acc + 0.05 * float(rng.random())}
 
 
+def test_the_phases_of_a_tuning_study_show_its_picture(tmp_path):
+    """tuning.png is drawn after both phases' summaries: their pages are rendered again to embed it."""
+    import seedexp
+
+    pytest.importorskip("optuna")
+    seedexp.tune(_tuned, {"x": "interval(0, 1)"}, seeds=2, n_trials=3, finalists=2, out=tmp_path / "study",
+                 progress=False)
+    for phase in ("search", "fresh"):
+        page = (tmp_path / "study" / phase / "summary.html").read_text()
+        assert page.count('alt="The tuning study" src="data:image/png;base64,') == 1, phase
+
+
+def _tuned(seeds, x):
+    return {"loss": (x - 0.3) ** 2 + 0.01 * float(seeds.generator("model").normal())}
+
+
 # --------------------------------------------------------------------------- in a real browser
 
 
