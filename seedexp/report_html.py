@@ -31,7 +31,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-__all__ = ["HTML_NAME", "to_html", "pictures", "paired_figure", "write_html", "refresh"]
+__all__ = ["HTML_NAME", "markdown_to_html", "to_html", "pictures", "paired_figure", "write_html", "refresh"]
 
 HTML_NAME = "summary.html"
 
@@ -178,6 +178,15 @@ def markdown_to_html(text: str, images: Mapping[str, bytes] | None = None,
     and the section renderers produce. Every character of the text is escaped;
     ``images`` maps an image's file name to its PNG bytes (embedded), and
     ``toc`` collects ``(level, id, title)`` of each ``##``/``###`` heading.
+
+    Examples
+    --------
+    >>> print(markdown_to_html("## acc <b>\\n\\n| group | n |\\n|---|---:|\\n| a | **5** |"))
+    <h2 id="acc-b">acc &lt;b&gt;</h2>
+    <div class="scroll"><table><thead><tr><th>group</th><th class="num">n</th></tr></thead>
+    <tbody>
+    <tr><td>a</td><td class="num"><strong>5</strong></td></tr>
+    </tbody></table></div>
     """
     images = images or {}
     taken = set() if taken is None else taken
@@ -413,6 +422,21 @@ def to_html(summary: Mapping[str, Any], markdown: str | None = None,
         The pictures shown in the "Pictures" section (:func:`pictures`).
     images : mapping, optional
         File name -> PNG bytes of the images the markdown names (the curve figures).
+
+    Returns
+    -------
+    str
+        One HTML document: no external resource, a Content-Security-Policy that forbids
+        fetching any, and one inline script (sortable tables).
+
+    Examples
+    --------
+    >>> from seedexp import summarize
+    >>> records = [{"group": g, "seed": s, "status": "ok", "metrics": {"acc": 0.8 + 0.01 * s + (g == "b") * 0.05}}
+    ...            for g in ("a", "b") for s in range(3)]
+    >>> page = to_html(summarize(records).data)
+    >>> page.startswith("<!DOCTYPE html>"), '<h2 id="runs">Every planned run</h2>' in page
+    (True, True)
     """
     if markdown is None:
         from .report import to_markdown
