@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, TESTS
-from docs_pages import all_blocks, blocks, claimed
+from docs_pages import all_blocks, claimed
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import gen_reference  # noqa: E402  (scripts/: the generator of the reference pages)

@@ -8,7 +8,6 @@ two such processes, started with different PYTHONHASHSEED, must print the same t
 from __future__ import annotations
 
 import json
-import re
 import os
 import subprocess
 import sys
