@@ -1,7 +1,8 @@
 """The docs' picture of ``summary.html``: a real sweep's page, as headless Chromium shows it.
 
-Runs a real 2-model x 10-seed sweep of the shipped ``imbalanced_clf`` example
-(Python API, in a temporary directory), loads its ``summary.html`` in headless
+Runs the getting-started sweep in a temporary directory (``seedexp -m
+experiment=imbalanced_clf experiment.model=rf,lr 'seed=range(0,10)'``, on the
+joblib launcher), loads its ``summary.html`` in headless
 Chromium with ``tests/browser.py`` (the same driver the browser test uses:
 Debian's ``chromium``, installed with apt-get when missing and root), checks
 that it loaded with no console error and every picture drawn, and keeps the
@@ -15,6 +16,8 @@ Nothing leaves the machine.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,14 +27,14 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 import browser  # noqa: E402  (tests/: the driver the browser test uses)
 
-import seedexp  # noqa: E402
-from seedexp.examples.imbalanced_clf import run as imbalanced_clf  # noqa: E402
+#: The sweep of docs/getting-started.md ("One sweep"), two runs at a time.
+COMMAND = ["-m", "experiment=imbalanced_clf", "experiment.model=rf,lr", "seed=range(0,10)", "hydra/launcher=joblib",
+           "hydra.launcher.n_jobs=2", "hydra.sweep.dir=multirun/rf_vs_lr"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "summary_html.png")
-    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--width", type=int, default=1280, help="window width in pixels")
     parser.add_argument("--height", type=int, default=1900, help="pixels kept from the top of the page")
     args = parser.parse_args()
@@ -40,10 +43,11 @@ def main() -> int:
     except browser.BrowserUnavailable as exc:
         print(exc, file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="seedexp_summary_") as tmp:
-        sweep_dir = Path(tmp) / "imbalanced_clf"
-        seedexp.sweep(imbalanced_clf, seeds=args.seeds, params={"model": ["rf", "lr"]}, out=sweep_dir,
-                      progress=False, n_jobs=2)
+    with tempfile.TemporaryDirectory(prefix="study_") as tmp:
+        sweep_dir = Path(tmp) / "multirun" / "rf_vs_lr"
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        subprocess.run([sys.executable, "-m", "seedexp", *COMMAND], cwd=tmp, env=env, check=True,
+                       stdout=subprocess.DEVNULL, timeout=900)
         full = Path(tmp) / "page.png"
         seen = browser.render(sweep_dir / "summary.html", full, width=args.width)
         if seen["problems"] or not all(i["complete"] and i["width"] for i in seen["measure"]["images"]):
