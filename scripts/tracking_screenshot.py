@@ -9,7 +9,7 @@ of the random forest's parent run page with headless Chromium (Debian's
 right are cut off)::
 
     apt-get install -y chromium-headless-shell
-    .venv/bin/python scripts/tracking_screenshot.py          # -> scripts/tracking_screenshot.png
+    .venv/bin/python scripts/tracking_screenshot.py          # -> docs/images/tracking_screenshot.png
 
 Needs the ``mlflow`` extra. Nothing leaves the machine.
 """
@@ -37,7 +37,7 @@ BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "scripts" / "tracking_screenshot.png")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "tracking_screenshot.png")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--size", default="1500,1700", help="window width,height in pixels")
     parser.add_argument("--crop", default="196,0,1107,1620", help="left,top,right,bottom kept, in pixels")

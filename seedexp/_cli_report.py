@@ -93,7 +93,7 @@ def print_summary(summary: dict[str, Any], markdown: str, written_to: Path | Non
     """Print the summary, where it was written, and one stderr line per problem."""
     print(markdown)
     if written_to is not None:
-        print(f"summary: {written_to / 'summary.md'} (also summary.json, summary.csv, runs.csv, summary.png)")
+        print(f"summary: {written_to / 'summary.md'} (also summary.html, summary.json, summary.csv, runs.csv, summary.png)")
     if summary["n_not_ok"]:
         parts = ", ".join(f"{summary[f'n_{s}']} {s}" for s in ("failed", "crashed", "missing") if summary[f"n_{s}"])
         print(f"seedexp: {summary['n_not_ok']} of {summary['n_runs']} runs are not ok ({parts}; listed above); "
@@ -116,18 +116,21 @@ def main_report(argv: Sequence[str]) -> int:
     """``seedexp report SWEEP_DIR``: (re)build the summary; exit 1 when a run is not ok or a record unreadable."""
     from .report import to_markdown, write_summary
 
-    parser = _parser("report", "Rebuild a sweep's summary (summary.json/csv/md/png, runs.csv), finished or not.")
+    parser = _parser("report", "Rebuild a sweep's summary (summary.json/csv/md/html/png, runs.csv), finished or not.")
     parser.add_argument("--tracking", default=None, metavar="BACKEND",
                         help="also send the summary and runs to mlflow, tensorboard, wandb or a list such as "
                              "'mlflow,wandb' (MLflow's URI from MLFLOW_TRACKING_URI; W&B's settings from WANDB_*)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="write the summary files here instead of the sweep dir")
     parser.add_argument("--no-write", action="store_true", help="print the summary and write nothing (read-only sweeps)")
+    parser.add_argument("--open", action="store_true", help="then open summary.html in the default web browser")
     _add_options(parser)
     ns = parser.parse_args(list(argv))
     _not_a_tuning_study(ns.sweep_dir)
     if ns.no_write and ns.out is not None:
         raise ConfigError("--no-write and --out contradict each other: --no-write writes nothing; drop one")
+    if ns.no_write and ns.open:
+        raise ConfigError("--open shows summary.html, which --no-write does not write; drop one (or use --out DIR)")
     options = _options(ns, ns.out if ns.out is not None else ns.sweep_dir)
     if ns.no_write:
         summary = aggregate(ns.sweep_dir, options=options)
@@ -142,6 +145,8 @@ def main_report(argv: Sequence[str]) -> int:
                               "intact: free space there, or write it elsewhere with --out DIR, or print it with "
                               "--no-write") from None
         print_summary(summary, to_markdown(summary), Path(summary["out_dir"]))
+        if ns.open:
+            _open_page(Path(summary["out_dir"]) / "summary.html")
     if ns.tracking:
         from .tracking import check_config, send
 
@@ -149,6 +154,14 @@ def main_report(argv: Sequence[str]) -> int:
         for line in send(ns.sweep_dir, summary, ns.tracking):
             print(f"seedexp report: warning: {line}", file=sys.stderr)
     return 1 if summary["n_not_ok"] or summary.get("corrupt") else 0
+
+
+def _open_page(page: Path) -> None:
+    """Open ``page`` in the default web browser; say where it is when there is none (a server, a container)."""
+    import webbrowser
+
+    if not webbrowser.open(page.absolute().as_uri()):
+        print(f"seedexp report: no web browser to open here; the page is {page.absolute().as_uri()}", file=sys.stderr)
 
 
 def main_compare(argv: Sequence[str]) -> int:

@@ -29,7 +29,7 @@ usage: seedexp [-m] [OVERRIDE ...]          run an experiment, or a sweep with -
 
 Each run writes result.json (metrics, every stream seed, config, versions) in its run dir;
 a sweep (-m) writes one run dir per configuration+seed under hydra.sweep.dir and, at its
-root, summary.md / summary.json / summary.csv / runs.csv / summary.png. Re-running the same
+root, summary.md / summary.html / summary.json / summary.csv / runs.csv / summary.png. Re-running the same
 sweep command resumes it. Your own experiments: --config-dir DIR with DIR/experiment/NAME.yaml
 (`_target_: your_module.run`), or DIR/config.yaml with `defaults: [seedexp, _self_]`.
 Settings: seed, pin.STREAM, determinism.strict, determinism.threads, resume, report.*, stop.*

@@ -102,15 +102,18 @@ def run_sweep(sweep_dir: Path, launch: Callable[[list[str]], None], *, options: 
     Outcome
     """
     opt = check_options(options)
-    if opt["task"] is not None and planned:  # a benchmark's task key, checked on the plan before any run
+    planned = None
+    if opt["task"] is not None and plan is not None:  # a benchmark's task key, checked on the plan before any run
         from .stats.benchmark import check_task
 
+        planned = plan()
         check_task((p["group"] for p in planned), opt["task"])
     out = Outcome()
     with sweep_lock(sweep_dir):
         clean_orphans(sweep_dir)
         if plan is not None:
-            write_plan(sweep_dir, plan())
+            write_plan(sweep_dir, planned if planned is not None else plan())
+            planned = None
             (sweep_dir / STOPPING_NAME).unlink(missing_ok=True)  # an earlier adaptive sweep's, now stale
         if prepare is not None:
             prepare()

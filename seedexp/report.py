@@ -1,4 +1,4 @@
-"""Render a sweep summary: summary.json, summary.csv, runs.csv, summary.md, summary.png.
+"""Render a sweep summary: summary.json, summary.csv, runs.csv, summary.md, summary.png (and summary.html).
 
 :func:`write_summary` is what the sweeper calls at the end of a sweep (and
 ``seedexp report``). It writes only files it owns: ``summary.json`` carries
@@ -481,7 +481,9 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     write_json_atomic(dest / SUMMARY_NAME, summary)  # first: it is what marks the others as ours
     write_text_atomic(dest / "summary.csv", to_csv(summary))
     write_text_atomic(dest / "runs.csv", runs_csv(summary))
-    write_text_atomic(dest / "summary.md", to_markdown(summary))
+    markdown = to_markdown(summary)
+    write_text_atomic(dest / "summary.md", markdown)
+    pictures = png
     if summary.get("benchmark"):
         from . import report_benchmark as benchmark_report
 
@@ -494,6 +496,9 @@ def write_summary(sweep_dir: Path, *, out_dir: Path | None = None, png: bool = T
     if png:
         plot(summary, dest / "summary.png")
     write_curves(summary, dest, png)  # curves.csv and curves_<metric>.png, when runs logged series
+    from .report_html import write_html
+
+    write_html(summary, dest, markdown=markdown, png=pictures)  # last: it embeds the pictures written above
     return summary
 
 

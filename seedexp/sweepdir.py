@@ -54,7 +54,7 @@ STOPPING_SCHEMA = "seedexp.stopping/1"
 LOCK_NAME = ".seedexp.lock"
 #: The summary files, ``summary.json`` first: it marks the others as seedexp's.
 SUMMARY_NAME = "summary.json"
-OUTPUTS = (SUMMARY_NAME, "summary.csv", "runs.csv", "summary.md", "summary.png")
+OUTPUTS = (SUMMARY_NAME, "summary.csv", "runs.csv", "summary.md", "summary.png", "summary.html")
 
 #: A sweep.json, stopping.json or summary.json larger than this is not one of seedexp's.
 MAX_JSON_BYTES = 64 * 1024 * 1024

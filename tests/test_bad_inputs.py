@@ -44,7 +44,7 @@ CONF = ["--config-dir", str(TEST_CONF)]
 #: Fresh processes start under PYTHONHASHSEED=0, so seedexp does not re-execute itself (a second faster).
 ENV = {"PYTHONHASHSEED": "0"}
 RECORD = "result.json"
-SUMMARY_FILES = ("summary.json", "summary.csv", "runs.csv", "summary.md", "summary.png")
+SUMMARY_FILES = ("summary.json", "summary.csv", "runs.csv", "summary.md", "summary.png", "summary.html")
 
 
 # --------------------------------------------------------------------------- helpers

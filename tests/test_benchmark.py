@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 
 import numpy as np
@@ -145,11 +144,13 @@ def test_python_sweep_takes_the_task_and_refuses_one_it_does_not_sweep(tmp_path)
 
 
 def test_example_benchmark_from_yaml_and_the_report_flag(tmp_path):
-    """The README's benchmark command, as written, in a fresh directory; then `seedexp report --task` on it."""
+    """The docs' benchmark command, as written, in a fresh directory; then `seedexp report --task` on it."""
+    from docs_pages import blocks, claimed
+
     shutil.copytree(ROOT / "conf", tmp_path / "conf")
-    readme = (ROOT / "README.md").read_text().split("## A benchmark: methods × tasks × seeds", 1)[1]
-    readme = re.split(r"\n## (?!Benchmark: )", readme, maxsplit=1)[0]  # up to the next section (not the shown output)
-    command = re.search(r"```bash\n(seedexp --config-dir conf --config-name benchmark_datasets[^\n]*)\n", readme).group(1)
+    (shown_block,) = claimed("test_example_benchmark_from_yaml_and_the_report_flag")  # the output the page shows
+    (command,) = [b.code.strip() for b in blocks(shown_block.page, "bash")
+                  if b.code.startswith("seedexp --config-dir conf --config-name benchmark_datasets")]
     proc = run_seedexp(command.split()[1:], tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep = tmp_path / "multirun" / "benchmark_datasets"
@@ -157,10 +158,12 @@ def test_example_benchmark_from_yaml_and_the_report_flag(tmp_path):
     b = data["benchmark"]["metrics"]["test_accuracy"]
     assert len(b["methods"]) == 3 and b["tasks"] == ["breast_cancer", "digits", "iris", "wine"]
     assert {n for per in b["n_seeds"].values() for n in per.values()} == {10}
-    # the README's output is the real one: its benchmark block is what summary.md says
-    shown = re.search(r"```markdown\n(## Benchmark: .*?)```", readme, flags=re.S).group(1).strip()
+    # the page's output is the real one: its benchmark block is what summary.md says
+    shown = shown_block.code.strip()
     real = (sweep / "summary.md").read_text().split("## Benchmark: ", 1)[1].split("\n## ", 1)[0].strip()
     assert shown == "## Benchmark: " + real
+    page = (sweep / "summary.html").read_text()  # the four pictures, embedded in the sweep's web page
+    assert page.count('alt="Benchmark: benchmark_test_accuracy_') == 4 and "<h2 id=\"benchmark-" in page
     # the CLI flag: another normalisation, printed, nothing written; a bad key is one line, exit 2
     proc = run_seedexp(["report", str(sweep), "--task", "experiment.dataset", "--normalize", "minmax", "--no-write"],
                        tmp_path)

@@ -320,11 +320,13 @@ def test_series_from_a_keras_fit_and_a_plain_pytorch_loop_are_recorded_and_resum
 # --------------------------------------------------------------------------- README
 
 
-def curves_readme() -> str:
-    from conftest import ROOT
+CURVES_PAGE = "docs/how-to/curves.md"
 
-    text = (ROOT / "README.md").read_text()
-    return text.split("## Learning curves across seeds", 1)[1].split("\n## ", 1)[0]
+
+def curves_readme() -> str:
+    from docs_pages import section
+
+    return section(CURVES_PAGE)
 
 
 @pytest.mark.fast
@@ -337,7 +339,7 @@ def test_the_readme_shows_a_curve_picture_and_the_command_that_makes_it():
     (command,) = re.findall(r"```bash\n(.*?)\n```", section, flags=re.S)
     assert command.startswith("seedexp -m experiment=digits_curves ") and "\n" not in command
     (picture,) = re.findall(r"!\[[^\]]+\]\(([^)]+\.png)\)", section)
-    assert (ROOT / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ((ROOT / CURVES_PAGE).parent / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_the_readme_command_makes_the_curve_figures(tmp_path):

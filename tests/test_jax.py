@@ -8,7 +8,6 @@ two such processes, started with different PYTHONHASHSEED, must print the same t
 from __future__ import annotations
 
 import json
-import re
 import os
 import subprocess
 import sys
@@ -104,9 +103,10 @@ def test_key_and_rngs_follow_streams_by_name():
 
 @pytest.mark.integration
 def test_readme_jax_example_runs_and_is_reproducible():
-    text = (ROOT / "README.md").read_text()
-    body = text.split("## JAX and Flax", 1)[1].split("\n## ", 1)[0]
-    (code,) = re.findall(r"```python\n(.*?)```", body, flags=re.S)
+    from docs_pages import claimed
+
+    (block,) = claimed("test_readme_jax_example_runs_and_is_reproducible")
+    code = block.code
     outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300,
                            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": hs}).stdout
             for hs in ("1", "2")]

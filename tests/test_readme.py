@@ -1,24 +1,22 @@
-"""The README's examples run as written."""
+"""The examples of the README and the docs run as written (each finds its block with ``claimed``)."""
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import subprocess
 import sys
 
 import pytest
 
 from conftest import ROOT
-
-
-def python_blocks(section: str) -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    body = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", body, flags=re.S)
+from docs_pages import blocks, claimed
 
 
 def test_plain_scikit_learn_example_runs_and_is_reproducible():
-    (code,) = python_blocks("Use with plain scikit-learn code")
+    (block,) = claimed("test_plain_scikit_learn_example_runs_and_is_reproducible")
+    code = block.code
     outs = [subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", code], capture_output=True, text=True,
                            check=True, timeout=300, env={"PYTHONHASHSEED": hs, "PATH": "/usr/bin:/bin"}).stdout
             for hs in ("1", "2")]
@@ -36,12 +34,8 @@ def test_the_two_fresh_machine_commands_are_what_ci_runs():
     assert len(commands) == 2
     assert "seed=range(0,30)" in commands[0]
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
-
-
-def blocks(section: str, lang: str) -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    body = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
-    return re.findall(rf"```{lang}\n(.*?)```", body, flags=re.S)
+    # the docs' getting-started page shows the same two commands
+    assert [b.code.strip() for b in blocks("docs/getting-started.md", "bash")[:2]] == commands
 
 
 def _env():
@@ -52,34 +46,57 @@ def _env():
     return env
 
 
+def shown_lines_are_printed(shown: str, printed: str) -> None:
+    """Every line of an output block is a line of what was printed, in order ("..." stands for lines left out)."""
+    lines, at = printed.splitlines(), 0
+    for line in shown.strip().splitlines():
+        if line.strip() == "...":
+            continue
+        assert line in lines[at:], f"shown but not printed: {line!r}"
+        at = lines.index(line, at) + 1
+
+
 def test_own_hydra_app_route_runs_as_written(tmp_path):
-    (config,) = blocks("Your own Hydra app", "yaml")
-    (code,) = blocks("Your own Hydra app", "python")
+    """The README's app (the docs show the same one): as written, on the README's seeds, printing what it shows."""
+    claims = claimed("test_own_hydra_app_route_runs_as_written")
+    (readme_command,) = [b for b in claims if b.page == "README.md" and b.lang == "bash"]
+    (shown,) = [b for b in claims if b.lang == "text"]
+    for page in {b.page for b in claims}:  # one example, shown on several pages
+        assert [b.code for b in blocks(page, "yaml")][:1] == [b.code for b in blocks("README.md", "yaml")]
+        assert [b.code for b in blocks(page, "python")][:1] == [b.code for b in blocks("README.md", "python")][:1]
+    (config,) = [b.code for b in blocks("README.md", "yaml")]
+    code = blocks("README.md", "python")[0].code
     (conf := tmp_path / "conf" / "model").mkdir(parents=True)
     (tmp_path / "conf" / "config.yaml").write_text(config)
-    (conf / "rf.yaml").write_text("name: rf\nn_estimators: 10\n")
+    (conf / "rf.yaml").write_text("name: rf\nn_estimators: 50\n")  # as the README says
     (conf / "lr.yaml").write_text("name: lr\nC: 1.0\n")
     (tmp_path / "train.py").write_text(code)
-    proc = subprocess.run([sys.executable, "train.py", "-m", "model=rf,lr", "seed=range(0,3)", "hydra.sweep.dir=sw"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600, env=_env())
+    args = shlex.split(readme_command.code, comments=True)
+    assert args[:2] == ["python", "train.py"]
+    proc = subprocess.run([sys.executable, *args[1:], "hydra.sweep.dir=sw"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600, env=_env())
     assert proc.returncode == 0, proc.stderr
-    import json
-
     summary = json.loads((tmp_path / "sw" / "summary.json").read_text())
-    assert summary["n_ok"] == 6 and len(summary["groups"]) == 2 and summary["comparisons"]
+    assert summary["n_ok"] == 10 and len(summary["groups"]) == 2 and summary["comparisons"]
+    shown_lines_are_printed(shown.code, proc.stdout)
 
 
 def test_notebook_route_runs_as_written(tmp_path):
-    (code,) = blocks("In a notebook", "python")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                          env=_env())
+    """The README's notebook example (the docs show the same code) prints what the README shows."""
+    claims = claimed("test_notebook_route_runs_as_written")
+    codes = {b.code for b in claims if b.lang == "python"}
+    assert len(codes) == 1  # the README and the docs page show the same code
+    (shown,) = [b.code for b in claims if b.lang == "text"]
+    proc = subprocess.run([sys.executable, "-c", codes.pop()], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600, env=_env())
     assert proc.returncode == 0, proc.stderr
-    assert "model=rf" in proc.stdout and "paired comparison(s)" in proc.stdout
+    assert proc.stdout == shown
     assert (tmp_path / "multirun" / "notebook_demo" / "summary.json").is_file()
 
 
 def test_tuning_example_runs_as_written_on_a_smaller_budget(tmp_path):
-    (code,) = blocks("Hyper-parameter tuning on common seeds", "python")
+    (block,) = claimed("test_tuning_example_runs_as_written_on_a_smaller_budget")
+    code = block.code
     small = code.replace("n_trials=20", "n_trials=3").replace("seeds=5", "seeds=2").replace("n_jobs=2", "n_jobs=1")
     assert small.count("n_trials=3") == 1 and small.count("seeds=2") == 1
     proc = subprocess.run([sys.executable, "-c", small], cwd=tmp_path, capture_output=True, text=True, timeout=600,

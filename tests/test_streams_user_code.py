@@ -284,11 +284,10 @@ def test_sweep_job_equals_a_fresh_run_whatever_ran_before_it(tmp_path):
 
 
 def test_readme_deep_learning_example_runs_and_is_reproducible():
-    import re
+    from docs_pages import claimed
 
-    text = (ROOT / "README.md").read_text()
-    body = text.split("## Deep learning: PyTorch and Keras", 1)[1].split("\n## ", 1)[0]
-    (code,) = re.findall(r"```python\n(.*?)```", body, flags=re.S)
+    (block,) = claimed("test_readme_deep_learning_example_runs_and_is_reproducible")
+    code = block.code
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300,
                            env={**env, "PYTHONHASHSEED": hs}).stdout for hs in ("1", "2")]

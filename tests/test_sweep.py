@@ -29,7 +29,7 @@ def test_sweep_writes_summary_files_and_compare_works(tmp_path):
     proc = run_seedexp(["-m", *CLF, "seed=range(0,4)", "experiment.model=rf,lr", "hydra.sweep.dir=sw"], tmp_path,
                        check_rc=0)
     sw = tmp_path / "sw"
-    for name in ("summary.json", "summary.csv", "runs.csv", "summary.md", "summary.png"):
+    for name in ("summary.json", "summary.csv", "runs.csv", "summary.md", "summary.png", "summary.html"):
         assert (sw / name).is_file(), name
     assert "summary: " in proc.stdout and "| group |" in proc.stdout
     tidy = pd.read_csv(sw / "summary.csv")

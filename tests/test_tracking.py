@@ -444,9 +444,13 @@ def test_wandb_offline_files_hold_the_runs_their_groups_and_the_summary(tmp_path
 # --------------------------------------------------------------------------- README
 
 
+TRACKERS_PAGE = "docs/how-to/trackers.md"
+
+
 def readme_section() -> str:
-    text = (ROOT / "README.md").read_text()
-    return text.split("## Results in MLflow, TensorBoard and W&B", 1)[1].split("\n## ", 1)[0]
+    from docs_pages import section
+
+    return section(TRACKERS_PAGE)
 
 
 @pytest.mark.fast
@@ -455,8 +459,8 @@ def test_the_readme_shows_the_one_line_config_and_a_picture():
     (command,) = re.findall(r"```bash\n(.*?)\n```", section, flags=re.S)
     assert command.count("\n") == 0 and "tracking.backend=mlflow tracking.uri=http://" in command
     (picture,) = re.findall(r"!\[[^\]]+\]\(([^)]+\.png)\)", section)
-    assert (ROOT / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (ROOT / picture).with_suffix(".py").is_file()  # the script that makes it
+    assert ((ROOT / TRACKERS_PAGE).parent / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (ROOT / "scripts" / Path(picture).with_suffix(".py").name).is_file()  # the script that makes it
 
 
 # --------------------------------------------------------------------------- the command line

@@ -237,7 +237,7 @@ def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
     from ..report import to_markdown
 
     console.info(to_markdown(summary))
-    console.info(f"summary: {sweep_dir / 'summary.md'} (also summary.json, summary.csv, runs.csv, summary.png)")
+    console.info(f"summary: {sweep_dir / 'summary.md'} (also summary.html, summary.json, summary.csv, runs.csv, summary.png)")
     not_ok = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_missing"))
     if not_ok:
         console.warning(f"seedexp: {not_ok} of {summary.get('n_runs')} planned runs did not finish ok (listed above); "

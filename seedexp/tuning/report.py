@@ -212,3 +212,7 @@ def write_files(out_dir: Path, data: Mapping[str, Any], png: bool = True) -> Non
         fig.savefig(tmp, dpi=110, metadata={"Title": "seedexp tuning study", "Software": "seedexp"})
         plt.close(fig)
         os.replace(tmp, path)
+        from ..report_html import refresh
+
+        for phase in ("search", "fresh"):  # their summary.html shows the study's picture, now drawn
+            refresh(out_dir / phase)
