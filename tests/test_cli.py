@@ -23,7 +23,7 @@ def test_help_shows_seedexp_usage_first_then_hydra_groups(tmp_path):
         proc = run_seedexp(args, tmp_path, check_rc=0)
         assert proc.stdout.startswith("usage: seedexp"), args
         assert "seed=range(0,30)" in proc.stdout and "summary.md" in proc.stdout and "report" in proc.stdout
-        assert "experiment: digits_curves, imbalanced_clf, keras_sequence, torch_digits" in proc.stdout
+        assert "experiment: digits_curves, imbalanced_clf, keras_sequence, sklearn_datasets, torch_digits" in proc.stdout
 
 
 def test_version(tmp_path):
