@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import ConfigError, RecordError
 from .record import config_hash, group_of
+from .redact import redact_config, redact_overrides, remember
 from .core import RunSpec, code_identity, execute
 
 __all__ = ["run", "sweep", "summarize", "Summary"]
@@ -46,6 +47,8 @@ def _spec(fn: Callable[..., Any], seed: int | None, params: Mapping[str, Any], p
     overrides = [f"{k}={_jsonable(v)}" for k, v in sorted(params.items())] + [f"seed={seed}"]
     config = {"seed": seed, "pin": dict(pins or {}), "determinism": {"strict": strict, "threads": threads},
               "experiment": {"function": _name(fn), **{k: _jsonable(v) for k, v in params.items()}}}
+    remember(config, overrides)  # fn gets the real params; records, run dirs and logs their masks
+    config, overrides = redact_config(config), redact_overrides(overrides)
     return RunSpec(seed=seed, pins=dict(pins or {}), strict=bool(strict), threads=threads, experiment=_name(fn),
                    group=group_of(overrides), overrides=overrides, config=config, config_hash=config_hash(config),
                    code=code if code is not None else code_identity(fn))

@@ -36,7 +36,9 @@ from ..errors import ConfigError, RecordError, SeedexpError
 from ..record import MAX_RECORD_BYTES, RECORD_NAME, group_of
 from ..stats.summary import all_ok
 from ..lifecycle import Outcome, run_sweep
-from ..sweepdir import STOPPING_NAME, load_stopping, read_json, read_record, write_plan, write_stopping
+from ..redact import check_subdir, is_default_subdir, redact_text, redacted_yaml, remember
+from ..sweepdir import (STOPPING_NAME, load_stopping, read_json, read_record, write_plan, write_stopping,
+                        write_text_atomic)
 from .task import error_line, full_error, wrap_task
 
 __all__ = ["SweepDriver", "AdaptiveSweep", "wrap_task", "launcher_parallelism"]
@@ -164,7 +166,7 @@ class SweepDriver:
         from omegaconf import OmegaConf
 
         node = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
-        return isinstance(node, dict) and node.get("subdir") == "${hydra.job.override_dirname}"
+        return isinstance(node, dict) and is_default_subdir(node.get("subdir"))
 
     def _tracking(self) -> Any:
         """The ``tracking:`` settings, checked before any run (a typo or a missing extra stops here)."""
@@ -203,7 +205,10 @@ class SweepDriver:
         sw = self.sweeper
         sweep_dir = self._sweep_dir()
         parser = OverridesParser.create(config_loader=sw.hydra_context.config_loader)
-        overrides = parser.parse_overrides([*sw._parse_config(), *arguments])
+        given = [*sw._parse_config(), *arguments]
+        remember(OmegaConf.to_container(self.config, resolve=False), given)  # launch lines and logs are redacted
+        check_subdir(OmegaConf.to_container(self.config.hydra.sweep, resolve=False).get("subdir"), given)
+        overrides = parser.parse_overrides(given)
         auto, overrides = split_auto_seed(overrides)
         adaptive: AdaptiveSweep | None = None
         if auto:
@@ -223,7 +228,7 @@ class SweepDriver:
         def prepare() -> None:
             if adaptive is not None:
                 adaptive.write_plan()
-            OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+            write_text_atomic(sweep_dir / "multirun.yaml", redacted_yaml(self.config))
 
         def launch(errors: list[str]) -> None:
             if progress is not None:
@@ -272,8 +277,8 @@ class SweepDriver:
     def _finish(self, sweep_dir: Path, outcome: Outcome) -> int:
         """Say what happened (errors, the summary) and return the exit code."""
         if outcome.crash is not None:  # a worker died: not a usage error; the summary names the lost runs (exit 1)
-            print(f"seedexp: {outcome.crash}", file=sys.stderr)
-        lines, problem, summary = list(outcome.errors), outcome.problem, outcome.summary
+            print(f"seedexp: {redact_text(outcome.crash)}", file=sys.stderr)
+        lines, problem, summary = [redact_text(e) for e in outcome.errors], outcome.problem, outcome.summary
         if problem is not None:  # what stopped the sweep and the summary it could not write: one line
             lines[-1:] = [f"{lines[-1]}; and {problem}"] if lines else [problem]
         for line in lines:
