@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from seedexp.sweepdir import aggregate  # noqa: E402
 from seedexp.record import SCHEMA, group_of  # noqa: E402
 from seedexp.sweepdir import write_json_atomic  # noqa: E402
-from seedexp.report import write_summary  # noqa: E402
+from seedexp.summary_files import write_summary  # noqa: E402
 
 N_RECORDS, GROUPS, METRICS = 10_000, ["model=rf", "model=lr", "model=hgb", "model=et"], ["acc", "f1", "auc"]
 

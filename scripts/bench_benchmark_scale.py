@@ -55,7 +55,7 @@ PEAK = """
 import sys
 sys.path.insert(0, {root!r})
 from seedexp.sweepdir import load_records
-from seedexp.report import write_summary
+from seedexp.summary_files import write_summary
 if {mode!r} == "report":
     write_summary({sweep!r}, out_dir={out!r}, task={task!r})
 elif {mode!r} == "records":
@@ -79,7 +79,7 @@ def main() -> None:
     from seedexp.stats.options import check_options
     from seedexp.stats.summary import runs_of
     from seedexp.sweepdir import aggregate, load_records
-    from seedexp.report import write_summary
+    from seedexp.summary_files import write_summary
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)

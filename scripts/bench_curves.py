@@ -67,7 +67,7 @@ def report(sweep: Path) -> tuple[float, float]:
     """Seconds and peak MiB of ``seedexp report SWEEP --out`` in a fresh interpreter."""
     code = ("import resource, sys, time\n"
             "t0 = time.perf_counter()\n"
-            "from seedexp.report import write_summary\n"
+            "from seedexp.summary_files import write_summary\n"
             f"write_summary({str(sweep)!r}, out_dir={str(sweep / 'report')!r})\n"
             "print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

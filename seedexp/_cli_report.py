@@ -114,7 +114,8 @@ def _not_a_tuning_study(path: Path) -> None:
 
 def main_report(argv: Sequence[str]) -> int:
     """``seedexp report SWEEP_DIR``: (re)build the summary; exit 1 when a run is not ok or a record unreadable."""
-    from .report import to_markdown, write_summary
+    from .report import to_markdown
+    from .summary_files import write_summary
 
     parser = _parser("report", "Rebuild a sweep's summary (summary.json/csv/md/html/png, runs.csv), finished or not.")
     parser.add_argument("--tracking", default=None, metavar="BACKEND",

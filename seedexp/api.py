@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import ConfigError, RecordError
 from .record import config_hash, group_of
+from .redact import redact_config, redact_overrides, remember
 from .core import RunSpec, code_identity, execute
 
 __all__ = ["run", "sweep", "summarize", "Summary"]
@@ -45,6 +46,8 @@ def _spec(fn: Callable[..., Any], seed: int | None, params: Mapping[str, Any], p
     overrides = [f"{k}={_jsonable(v)}" for k, v in sorted(params.items())] + [f"seed={seed}"]
     config = {"seed": seed, "pin": dict(pins or {}), "determinism": {"strict": strict, "threads": threads},
               "experiment": {"function": _name(fn), **{k: _jsonable(v) for k, v in params.items()}}}
+    remember(config, overrides)  # fn gets the real params; records, run dirs and logs their masks
+    config, overrides = redact_config(config), redact_overrides(overrides)
     return RunSpec(seed=seed, pins=dict(pins or {}), strict=bool(strict), threads=threads, experiment=_name(fn),
                    group=group_of(overrides), overrides=overrides, config=config, config_hash=config_hash(config),
                    code=code if code is not None else code_identity(fn))
@@ -166,7 +169,7 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
     progress : bool
         A progress bar (``tqdm.auto``: works in Jupyter and on a terminal).
     report : mapping, optional
-        Options of the summary (the ``report:`` settings, see :func:`seedexp.report.write_summary`).
+        Options of the summary (the ``report:`` settings, see :func:`seedexp.summary_files.write_summary`).
     tracking : str or mapping, optional
         Send the summary and every run to a tracker after the sweep, as the
         ``tracking:`` settings do: ``"mlflow"``, ``"tensorboard"``, or
@@ -330,7 +333,7 @@ def summarize(records_or_dir: str | os.PathLike | Iterable[Mapping[str, Any]], *
         ``metrics`` (``{name: number or None}``); ``path`` and ``error`` are optional.
         A missing field is a one-line :class:`~seedexp.errors.RecordError` naming it.
     **options
-        The summary's options (see :func:`seedexp.report.write_summary`).
+        The summary's options (see :func:`seedexp.summary_files.write_summary`).
 
     Returns
     -------

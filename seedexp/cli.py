@@ -126,6 +126,7 @@ def _run_hydra(argv: Sequence[str]) -> int:
     from .core import one_line
     from .errors import SeedexpError
     from .hydra.command import error_text, run_app, usage_errors
+    from .redact import redact_text
 
     full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
     saved = {k: os.environ.get(k) for k in ("HYDRA_FULL_ERROR", "SEEDEXP_FULL_ERROR")}
@@ -145,14 +146,15 @@ def _run_hydra(argv: Sequence[str]) -> int:
         if full_error:
             raise
         line = str(exc) if isinstance(exc, SeedexpError) else (_override_hint(exc) or error_text(exc))
-        print(f"seedexp: error: {one_line(line, 1000)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+        print(f"seedexp: error: {redact_text(one_line(line, 1000))} (HYDRA_FULL_ERROR=1 shows the traceback)",
+              file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # Hydra's own files (.hydra/*.yaml) or the sweep's, on a full or read-only disk
         if full_error:
             raise
         line = _io_line(exc, "free space on that disk or choose a writable hydra.run.dir / hydra.sweep.dir, then "
                              "re-run the same command: records already written are kept", _hydra_dir(argv))
-        print(f"seedexp: error: {one_line(line, 1000)}", file=sys.stderr)
+        print(f"seedexp: error: {redact_text(one_line(line, 1000))}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         for key, value in saved.items():
@@ -259,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         from .core import one_line
+        from .redact import redact_text
 
         line = str(exc) if isinstance(exc, SeedexpError) else _io_line(exc, "free space or use a writable directory")
-        print(f"seedexp {sub}: error: {one_line(line, 1000)}", file=sys.stderr)
+        print(f"seedexp {sub}: error: {redact_text(one_line(line, 1000))}", file=sys.stderr)
         return EXIT_USAGE

@@ -46,6 +46,7 @@ from .console import log as console
 from .errors import ExperimentError, SeedexpWarning
 from .record import (RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, config_hash, host_info, library_versions,
                      run_config, strip_escapes)
+from .redact import redact_text
 from .sweepdir import existing_record, write_record, write_text_atomic
 from .seeds import SeedPlan
 from .series import SERIES_NAME, intact as series_intact, remove_stale as remove_stale_series, \
@@ -309,7 +310,7 @@ def _call(call: Callable[[], Any], plan: SeedPlan, spec: RunSpec, record: dict[s
         record["status"] = "failed"
         record["error"] = {"type": type(exc).__name__, "message": _record_message(_exit_message(exc))}
         if directory is not None:
-            text = traceback.format_exc()
+            text = redact_text(traceback.format_exc())
             _write(directory / TRACEBACK_NAME, lambda: write_text_atomic(directory / TRACEBACK_NAME, text))
     finally:
         _CURRENT.reset(token)
@@ -339,6 +340,8 @@ def _complete(record: dict[str, Any], plan: SeedPlan, spec: RunSpec, series: Any
         message = (f"pin {', '.join('pin.' + p for p in record['unused_pins'])} was set but no code asked for "
                    f"that stream; it changed nothing (streams used: {', '.join(sorted(record['streams'])) or 'none'})")
         record.setdefault("warnings", []).append(message)
+    if "warnings" in record:
+        record["warnings"] = [redact_text(m) for m in record["warnings"]]
 
 
 def secondary_rank() -> bool:
@@ -403,7 +406,7 @@ def _write(path: Path, write: Callable[[], Any], verb: str = "write") -> None:
 
 def _record_message(message: str) -> str:
     """``message``, cut to :data:`MAX_RECORD_MESSAGE` characters (the whole text is in traceback.txt)."""
-    message = strip_escapes(message)
+    message = redact_text(strip_escapes(message))  # an experiment's message may quote a secret it was given
     if len(message) <= MAX_RECORD_MESSAGE:
         return message
     return (message[:MAX_RECORD_MESSAGE] + f"... [cut: {len(message)} characters in all; the whole text is in "

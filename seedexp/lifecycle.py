@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 
 from .core import one_line
 from .errors import SeedexpError
-from .report import write_summary
+from .summary_files import write_summary
 from .stats.options import check_options
 from .sweepdir import STOPPING_NAME, clean_orphans, sweep_lock, write_plan
 

@@ -19,6 +19,8 @@ overrides          the run's command-line overrides (Hydra's task overrides)
 group              ``overrides`` minus the seed: the configuration's name
 config             the resolved run configuration (without ``hydra``)
 config_hash        SHA-256 of ``config`` as canonical JSON: resume matches on it
+                   (secrets in ``overrides``, ``group`` and ``config`` are masked by
+                   their keyed tag, so the hash changes with them: :mod:`seedexp.redact`)
 code               the experiment code: module, ``source_sha256`` (resume matches
                    on it too), ``git_commit``, ``git_dirty``
 unused_pins        pinned streams that no code asked for (the pin changed nothing)
@@ -56,6 +58,8 @@ import re
 import socket
 import sys
 from typing import Any, Iterable, Mapping
+
+from .redact import redact_override
 
 SCHEMA = "seedexp.result/1"
 RECORD_NAME = "result.json"
@@ -121,7 +125,8 @@ def config_hash(config: Mapping[str, Any]) -> str:
 def group_of(overrides: Iterable[str], seed_key: str = "seed") -> str:
     """The configuration a run belongs to: its overrides minus the seed, sorted.
 
-    The settings that do not change a run (:data:`NON_RUN_SETTINGS`) are left out too.
+    The settings that do not change a run (:data:`NON_RUN_SETTINGS`) are left out too,
+    and a secret's value is replaced by its tag (:func:`seedexp.redact.redact_override`).
 
     Examples
     --------
@@ -132,7 +137,7 @@ def group_of(overrides: Iterable[str], seed_key: str = "seed") -> str:
         key = override.split("=", 1)[0].lstrip("+~")
         return key != seed_key and changes_runs(key)
 
-    kept = sorted(o for o in overrides if counts(o))
+    kept = sorted(redact_override(o) for o in overrides if counts(o))  # a secret: by its tag (seedexp.redact)
     return ",".join(kept) if kept else "(defaults)"
 
 

@@ -16,7 +16,7 @@ Nothing is fetched: styles are inline, a Content-Security-Policy forbids any
 network request, and the one inline script only makes tables sortable (a click
 on a column's head). Without JavaScript the page reads the same, unsorted.
 
-:func:`write_html` is what :func:`seedexp.report.write_summary` calls last,
+:func:`write_html` is what :func:`seedexp.summary_files.write_summary` calls last,
 once the pictures are on disk; :func:`refresh` re-renders the page of an
 existing summary (a tuning study does, once its ``tuning.png`` is drawn).
 """

@@ -242,7 +242,13 @@ def clean_orphans(sweep_dir: Path) -> int:
 
 
 def write_plan(sweep_dir: Path, planned: list[dict[str, Any]], adaptive: Mapping[str, Any] | None = None) -> None:
-    """``sweep.json``: the planned runs, ``{"group", "seed", "overrides"}`` each (and the adaptive sweep's state)."""
+    """``sweep.json``: the planned runs, ``{"group", "seed", "overrides"}`` each (and the adaptive sweep's state).
+
+    Secrets in the overrides are written as their tags (:func:`seedexp.redact.redact_overrides`).
+    """
+    from .redact import redact_overrides
+
+    planned = [{**p, "overrides": redact_overrides(p["overrides"])} if "overrides" in p else p for p in planned]
     data: dict[str, Any] = {"schema": SWEEP_SCHEMA, "sweep_dir": str(sweep_dir), "planned": planned}
     if adaptive is not None:
         data["adaptive"] = dict(adaptive)

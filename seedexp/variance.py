@@ -51,6 +51,7 @@ from ._subprocess import run_seedexp
 from .errors import ConfigError
 from .record import RECORD_NAME
 from .seeds import STREAMS
+from .redact import redact_overrides
 from .sweepdir import load_records, read_record, write_json_atomic, write_text_atomic
 
 __all__ = ["GLOBAL_STREAMS", "ALL", "MIN_RUNS", "discover_streams", "series_plan", "paired_share", "decompose",
@@ -367,7 +368,7 @@ def run_study(overrides: Sequence[str], out: Path, *, n: int = 30, base_seed: in
         if proc.returncode not in (0, 1) or not any((out / name).rglob(RECORD_NAME)):
             raise ConfigError(f"series {name!r} could not run: {_last_line(proc.stderr, proc.returncode)}")
     result = decompose(out, streams, n=n, base_seed=base_seed, confidence=confidence)
-    result["overrides"] = overrides
+    result["overrides"] = redact_overrides(overrides)  # a secret by its tag (seedexp.redact)
     write_json_atomic(out / "variance.json", result)
     write_text_atomic(out / "variance.csv", to_csv(result))
     write_text_atomic(out / "variance.md", to_markdown(result))

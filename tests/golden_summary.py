@@ -3,7 +3,7 @@
 ``tests/data/golden/records.json`` holds a sweep's inputs (run records, the plan,
 a stopping decision, one corrupt file); ``tests/data/golden/<case>/`` the
 ``summary.json``, ``summary.md``, ``summary.csv`` and ``runs.csv`` that
-:func:`seedexp.report.write_summary` wrote for them before the statistics
+:func:`seedexp.summary_files.write_summary` wrote for them before the statistics
 and the sweep directory were restructured (issue 28). ``tests/test_golden.py``
 asserts the code still writes exactly those.
 
@@ -119,7 +119,7 @@ def normalise_json(summary: dict, sweep_dir: Path) -> dict:
 
 def produce(case: str, tmp_dir: Path) -> dict[str, str | dict]:
     """The summary files the current code writes for ``case`` (normalised)."""
-    from seedexp.report import write_summary
+    from seedexp.summary_files import write_summary
 
     inputs = json.loads(RECORDS.read_text())
     sweep_dir = build_sweep(Path(tmp_dir) / case, inputs, stopping=case == "declared")

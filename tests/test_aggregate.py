@@ -15,7 +15,8 @@ from seedexp.sweepdir import aggregate
 from seedexp.errors import ConfigError, RecordError, SeedError
 from seedexp.record import SCHEMA, group_of
 from seedexp.sweepdir import write_record
-from seedexp.report import to_markdown, write_summary
+from seedexp.report import to_markdown
+from seedexp.summary_files import write_summary
 
 VALUES = [0.71, 0.64, 0.69, 0.75, 0.70, 0.66, 0.73, 0.68]
 

@@ -686,10 +686,10 @@ def test_report_with_a_summary_json_that_is_not_a_summary(sweep, kind):
     try:
         proc = seedexp(["report", "sw"], sweep.cwd, timeout=5)
     except subprocess.TimeoutExpired:
-        known_gap(True, "report.check_destination reads summary.json without checking it is a regular file: "
+        known_gap(True, "summary_files.check_destination reads summary.json without checking it is a regular file: "
                         "a FIFO hangs it")
         raise
-    known_gap("RecursionError" in proc.stderr, "report.check_destination must catch RecursionError "
+    known_gap("RecursionError" in proc.stderr, "summary_files.check_destination must catch RecursionError "
                                                "(a summary.json nested too deep)")
     assert_error(proc.returncode, proc.stderr, 2, "is not a seedexp summary")
     sweep.intact()

@@ -13,7 +13,7 @@ from seedexp.stats.options import check_options
 from seedexp.errors import ConfigError
 from seedexp.record import SCHEMA, group_of
 from seedexp.sweepdir import write_record
-from seedexp.report import write_summary
+from seedexp.summary_files import write_summary
 
 from conftest import ROOT, run_seedexp
 

@@ -256,7 +256,7 @@ def test_the_summary_holds_bands_scalars_and_paired_comparisons(tmp_path):
 
 @pytest.mark.fast
 def test_misaligned_steps_are_refused_with_one_line_or_aligned_as_declared(tmp_path):
-    from seedexp.report import write_summary
+    from seedexp.summary_files import write_summary
 
     seedexp.sweep(curve_exp, seeds=4, params={"grid": ["mixed"]}, out=tmp_path, progress=False)
     summary = json.loads((tmp_path / "summary.json").read_text())

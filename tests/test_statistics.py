@@ -28,7 +28,8 @@ from seedexp.stats.summary import summarize
 from seedexp.planning import halfwidth_at, seeds_for_difference, seeds_for_halfwidth
 from seedexp.record import SCHEMA
 from seedexp.sweepdir import write_record
-from seedexp.report import _fmt_noisy, figure, to_markdown, write_summary
+from seedexp.report import _fmt_noisy, figure, to_markdown
+from seedexp.summary_files import write_summary
 from seedexp.variance import paired_share
 
 pytestmark = pytest.mark.fast

@@ -30,7 +30,10 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Optional
 
+from .secrets import register_resolver
 from .task import current_seeds, wrap_task
+
+register_resolver()  # seedexp.yaml's hydra.sweep.subdir, in every process that runs a job
 
 __all__ = ["main", "current_seeds", "wrap_task"]
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
+from ..redact import is_default_subdir, redact_dirname, redact_overrides
 from . import _compat
 from .plan import launcher_parallelism
 from .task import config_error
@@ -118,7 +119,7 @@ class _Template:
     kv_sep: str = "="
     item_sep: str = ","
     log_movable: bool | None = None  # see _JobLogging
-    default_subdir: bool = True  # hydra.sweep.subdir is ${hydra.job.override_dirname}
+    default_subdir: bool = True  # hydra.sweep.subdir is the override dirname (seedexp's default masks secrets)
     task_reads_hydra: bool = False  # the task config interpolates ${hydra:...}
     master: Any = None  # the sweep's config: its resolver cache is where every job starts
     has_env: bool = False  # hydra.job.env_set is set (it may interpolate the per-job fields)
@@ -139,7 +140,7 @@ class _Template:
         subdir = OmegaConf.to_container(hydra.sweep, resolve=False).get("subdir")  # type: ignore[union-attr]
         return cls(full=full, task=task, sweep_dir=str(OmegaConf.select(full, "hydra.sweep.dir")), chdir=bool(chdir),
                    exclude=frozenset(str(k) for k in dirname.exclude_keys), kv_sep=str(dirname.kv_sep),
-                   item_sep=str(dirname.item_sep), default_subdir=subdir == "${hydra.job.override_dirname}",
+                   item_sep=str(dirname.item_sep), default_subdir=is_default_subdir(subdir),
                    task_reads_hydra="${hydra:" in repr(OmegaConf.to_container(task, resolve=False)), master=master,
                    has_env=bool(hydra.job.env_set))
 
@@ -162,13 +163,17 @@ class _Template:
             OmegaConf.update(self.full, key, value, merge=True)
             OmegaConf.update(self.task, key, value, merge=True)
         if self.default_subdir and not self.task_reads_hydra and not self.has_env:
-            return os.path.abspath(os.path.join(self.sweep_dir, self.dirname(job)))
+            return os.path.abspath(os.path.join(self.sweep_dir, self.run_dirname(job)))
         return None
 
     def dirname(self, job: Job) -> str:
         """``hydra.job.override_dirname`` of the job, as Hydra computes it."""
         lines = sorted(line for key, line in job.dirname_items if key not in self.exclude)
         return self.item_sep.join(lines).replace("=", self.kv_sep)
+
+    def run_dirname(self, job: Job) -> str:
+        """The run dir's name under the default subdir: the override dirname, secrets masked (seedexp.redact)."""
+        return redact_dirname(self.dirname(job), job.overrides, self.kv_sep)
 
     def set_fields(self, job: Job, job_id: Any) -> str:
         """Set Hydra's per-job fields (``HydraConfig.get()`` reads them); return the output dir (absolute)."""
@@ -181,7 +186,7 @@ class _Template:
             hydra.job.id = job_id
             hydra.job.override_dirname = dirname
             hydra.overrides.task = list(job.overrides)
-            subdir = dirname if self.default_subdir else str(OmegaConf.select(self.full, "hydra.sweep.subdir"))
+            subdir = self.run_dirname(job) if self.default_subdir else str(OmegaConf.select(self.full, "hydra.sweep.subdir"))
             output_dir = os.path.abspath(os.path.join(self.sweep_dir, subdir))
             hydra.runtime.output_dir = output_dir
         return output_dir
@@ -304,7 +309,7 @@ class Runner:
                 os.chdir(output_dir)
                 ret.working_dir = output_dir
             self._logging.configure(template, output_dir)  # after the chdir, as Hydra: a relative log file
-            log.info("\t#%d : %s", job.idx, " ".join(job.overrides))
+            log.info("\t#%d : %s", job.idx, " ".join(redact_overrides(job.overrides)))
             with env_override(env):
                 try:
                     ret.return_value = self.task_function(task_cfg)

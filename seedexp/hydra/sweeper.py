@@ -23,9 +23,11 @@ from ..console import log as console
 from ..errors import ConfigError, SeedexpError
 from ..lifecycle import Outcome, run_sweep
 from ..record import MAX_RECORD_BYTES, RECORD_NAME
+from ..redact import check_subdir, is_default_subdir, redact_text, remember
+from .secrets import redacted_yaml
 from ..stats.options import Options
 from ..stats.summary import all_ok
-from ..sweepdir import read_json
+from ..sweepdir import read_json, write_text_atomic
 from .adaptive import AdaptiveSweep
 from .fast import FastPath
 from .plan import (
@@ -107,7 +109,7 @@ class SweepDriver:
         from omegaconf import OmegaConf
 
         node = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
-        return isinstance(node, dict) and node.get("subdir") == "${hydra.job.override_dirname}"
+        return isinstance(node, dict) and is_default_subdir(node.get("subdir"))
 
     def _tracking(self) -> Any:
         """The ``tracking:`` settings, checked before any run (a typo or a missing extra stops here)."""
@@ -146,7 +148,10 @@ class SweepDriver:
         sw = self.sweeper
         sweep_dir = self._sweep_dir()
         parser = OverridesParser.create(config_loader=sw.hydra_context.config_loader)
-        overrides = parser.parse_overrides([*params_overrides(sw.params), *arguments])
+        given = [*params_overrides(sw.params), *arguments]
+        remember(OmegaConf.to_container(self.config, resolve=False), given)  # launch lines and logs are redacted
+        check_subdir(OmegaConf.to_container(self.config.hydra.sweep, resolve=False).get("subdir"), given)
+        overrides = parser.parse_overrides(given)
         auto, overrides = split_auto_seed(overrides)
         adaptive: AdaptiveSweep | None = None
         jobs: list[list[list[str]]] = []
@@ -168,7 +173,7 @@ class SweepDriver:
         def prepare() -> None:
             if adaptive is not None:
                 adaptive.write_plan()
-            OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+            write_text_atomic(sweep_dir / "multirun.yaml", redacted_yaml(self.config))
 
         def launch(errors: list[str]) -> None:
             if progress is not None:
@@ -214,8 +219,8 @@ class SweepDriver:
     def _finish(self, sweep_dir: Path, outcome: Outcome) -> int:
         """Say what happened (errors, the summary) and return the exit code."""
         if outcome.crash is not None:  # a worker died: not a usage error; the summary names the lost runs (exit 1)
-            console.error(f"seedexp: {outcome.crash}")
-        lines, problem, summary = list(outcome.errors), outcome.problem, outcome.summary
+            console.error(f"seedexp: {redact_text(outcome.crash)}")
+        lines, problem, summary = [redact_text(e) for e in outcome.errors], outcome.problem, outcome.summary
         if problem is not None:  # what stopped the sweep and the summary it could not write: one line
             lines[-1:] = [f"{lines[-1]}; and {problem}"] if lines else [problem]
         for line in lines:

@@ -22,6 +22,8 @@ from typing import Any, Callable, Mapping, Sequence
 from ..console import log as console
 from ..errors import ConfigError, SeedexpError
 from ..record import config_hash, group_of, run_config
+from ..redact import redact_config, redact_overrides, redact_text, remember
+from .secrets import redact_saved_configs
 from ..core import RunSpec, code_identity, current_seeds, execute, one_line
 from ..seeds import SeedPlan
 
@@ -80,6 +82,8 @@ def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment
     pins = config.get("pin") or {}
     if not isinstance(pins, Mapping):
         raise ConfigError(f"pin={pins!r} must be a mapping of stream -> seed, e.g. pin.init=7")
+    remember(config, overrides)  # for the text redaction of this process's logs and messages
+    recorded = redact_config(dict(config))  # secrets by their keyed tag: the run gets the real config
     spec = RunSpec(
         seed=_seed_value(config.get("seed")),
         pins={str(k): v for k, v in pins.items() if v is not None},
@@ -87,9 +91,9 @@ def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment
         threads=parse_threads(determinism.get("threads")),
         experiment=experiment,
         group=group_of(overrides),
-        overrides=list(overrides),
-        config=dict(config),
-        config_hash=config_hash(run_config(config)),
+        overrides=redact_overrides(overrides),
+        config=recorded,
+        config_hash=config_hash(run_config(recorded)),
         code=code,
         reseed=str(determinism.get("reseed") or "warn"),
     )
@@ -347,6 +351,16 @@ def completed_record_of(task_function: Callable[..., Any], cfg: Any, overrides: 
     return resumed_record(Path(run_dir), spec) if resume else None
 
 
+def redact_hydra_files(cfg: Any, run_dir: Path, hc: Any) -> None:
+    """Hydra's per-job path saved the job's config, overrides and Hydra settings as given: mask their secrets."""
+    from omegaconf import OmegaConf
+
+    saved = run_dir / str(hc.output_subdir) if hc.output_subdir is not None else None
+    if saved is not None and saved.is_dir() and remember(OmegaConf.to_container(cfg, resolve=False),
+                                                          list(hc.overrides.task)):
+        redact_saved_configs(saved)
+
+
 def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = False) -> dict[str, Any]:
     """Run the current Hydra job through seedexp; return its record.
 
@@ -363,13 +377,14 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
     sweeping = hc.mode == RunMode.MULTIRUN
     try:
         run_dir = Path(hc.runtime.output_dir)
+        redact_hydra_files(cfg, run_dir, hc)
         spec, resume, prepare = job_spec(cfg, list(hc.overrides.task), run_dir,
                                          Path(hc.sweep.dir) if sweeping else None, user_fn=user_fn, cli=cli)
         record = execute(spec, prepare, run_dir, resume=resume)
     except (SeedexpError, OmegaConfBaseException) as exc:  # what was asked cannot run: one line
         if full_error():
             raise
-        line = one_line(str(exc), 1000)
+        line = redact_text(one_line(str(exc), 1000))
         if sweeping:
             return {"config_error": line}
         console.error(f"seedexp: error: {line}")

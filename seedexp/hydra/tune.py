@@ -213,15 +213,18 @@ class TuneDriver:
 
         from ..tuning.report import write_files
         from ..tuning.study import Search
-        from ..sweepdir import clean_orphans, sweep_lock
+        from ..redact import remember
+        from .secrets import redacted_yaml
+        from ..sweepdir import clean_orphans, sweep_lock, write_text_atomic
 
         self.root = self.base._sweep_dir()
+        remember(OmegaConf.to_container(self.config, resolve=False), arguments)  # logs are redacted
         (settings, make), fixed = self._settings(arguments)
         tracking = self.base._tracking()
         runner = _HydraRunner(self, fixed)
         with sweep_lock(self.root):
             clean_orphans(self.root)
-            OmegaConf.save(self.config, self.root / "multirun.yaml")
+            write_text_atomic(self.root / "multirun.yaml", redacted_yaml(self.config))
             search = Search(settings, runner, self.root, make, progress=sys.stderr.isatty())
             data = search.run()
             write_files(self.root, data)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import ConfigError, SeedexpError
+from ..redact import redact_text
 
 __all__ = ["BACKENDS", "DEFAULTS", "check_config", "send"]
 
@@ -142,7 +143,7 @@ def send(sweep_dir: str | os.PathLike, summary: Mapping[str, Any], config: Any) 
     sweep_dir : path
         The sweep directory (where ``summary.json`` is).
     summary : mapping or Summary
-        The sweep's summary, as :func:`seedexp.report.write_summary` returned
+        The sweep's summary, as :func:`seedexp.summary_files.write_summary` returned
         it, or the :class:`~seedexp.Summary` of :func:`seedexp.sweep`
         (``summary["runs"][i]["path"]`` locates each record under ``sweep_dir``).
     config : {None, str, mapping}
@@ -164,12 +165,12 @@ def send(sweep_dir: str | os.PathLike, summary: Mapping[str, Any], config: Any) 
     try:
         settings = check_config(config)
     except SeedexpError as exc:
-        return [f"tracking: {exc}"]
+        return [redact_text(f"tracking: {exc}")]
     summary = getattr(summary, "data", summary)
     warnings: list[str] = []
     for name in settings["backend"]:
         warnings.extend(_send_one(name, Path(sweep_dir), summary, settings))
-    return warnings
+    return [redact_text(line) for line in warnings]  # a tracker's error may quote its URI's user:token@
 
 
 def resend_hint(backend: str, sweep_dir: Path) -> str:

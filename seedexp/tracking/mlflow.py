@@ -62,6 +62,7 @@ import posixpath
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from ..redact import redact_url
 from ._sweep import CURVE_SCALAR_STATS, Group, Run, Sweep, curve_points, group_markdown, slug
 
 __all__ = ["send", "Sent", "PROBE_TIMEOUT_S", "DEFAULT_EXPERIMENT"]
@@ -128,15 +130,18 @@ def probe(uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
     """
     if not uri.startswith(("http://", "https://")):
         return
-    url = uri.rstrip("/") + "/health"
+    parts = urllib.parse.urlsplit(uri)
+    # user:password@ is MLflow's to send (as basic auth); urllib would take it for the host
+    url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl().rstrip("/") + "/health"
     try:
         with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - the user's own tracking URI
             pass
     except urllib.error.HTTPError:
         return
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise ConnectionError(f"the MLflow server at {uri} does not answer ({reason})") from None
+        raise ConnectionError(f"the MLflow server at {redact_url(uri, tagged=False)} does not answer "
+                              f"({reason})") from None
 
 
 def _ms(iso: Any) -> int | None:

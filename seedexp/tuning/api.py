@@ -214,7 +214,7 @@ def tune(fn: Callable[..., Mapping[str, Any]], space: Mapping[str, Any], seeds: 
     plots : bool
         Draw ``tuning.png`` and each phase's ``summary.png``.
     report : mapping, optional
-        The report options (:func:`seedexp.report.write_summary`): ``confidence``,
+        The report options (:func:`seedexp.summary_files.write_summary`): ``confidence``,
         ``test`` and ``correction`` (the finalists' declared paired test and its
         multiple-comparison correction, Holm by default), ``higher_is_better``, ...
     tracking : str or mapping, optional

@@ -106,9 +106,10 @@ class Space:
 
     def to_dict(self) -> dict[str, Any]:
         from ..api import _jsonable
+        from ..redact import redact_config
 
         return {"params": [p.to_dict() for p in self.params],
-                "fixed": {k: _jsonable(v) for k, v in self.fixed.items()}}
+                "fixed": redact_config({k: _jsonable(v) for k, v in self.fixed.items()})}  # a secret by its tag
 
 
 def _is_number(x: Any) -> bool:

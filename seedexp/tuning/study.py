@@ -20,7 +20,7 @@ The loop, in a fixed order that does not depend on which run finishes first:
 4. after the last trial, re-run the top ``finalists`` configurations on FRESH
    seeds (never used in the search) and compare them seed by seed with the
    search's winner, with the declared paired test and Holm across the
-   finalists (:func:`seedexp.report.write_summary` on ``<out>/fresh``): the
+   finalists (:func:`seedexp.summary_files.write_summary` on ``<out>/fresh``): the
    search score minus the fresh score of each finalist is its optimism (the
    winner's curse).
 
@@ -375,7 +375,7 @@ class Search:
 
     def recheck(self, finalists: list[dict[str, Any]]) -> dict[str, Any]:
         """Re-run the finalists on the fresh seeds; compare each with the search's winner (paired, Holm)."""
-        from ..report import write_summary
+        from ..summary_files import write_summary
 
         if not finalists:
             return {"finalists": [], "comparisons": [], "verdict": "no trial completed: nothing to re-check",
@@ -447,7 +447,7 @@ class Search:
         Each phase holds its sweep dir's lock while it writes there, so ``seedexp
         report <out>/search`` during the study says a sweep is running.
         """
-        from ..report import write_summary
+        from ..summary_files import write_summary
         from ..sweepdir import sweep_lock
 
         with sweep_lock(self.out / "search"):
