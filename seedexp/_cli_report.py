@@ -95,7 +95,8 @@ def print_summary(summary: dict[str, Any], markdown: str, written_to: Path | Non
     if written_to is not None:
         print(f"summary: {written_to / 'summary.md'} (also summary.json, summary.csv, runs.csv, summary.png)")
     if summary["n_not_ok"]:
-        parts = ", ".join(f"{summary[f'n_{s}']} {s}" for s in ("failed", "crashed", "missing") if summary[f"n_{s}"])
+        parts = ", ".join(f"{summary[f'n_{s}']} {s.replace('_', ' ')}" for s in ("failed", "crashed", "timed_out", "missing")
+                          if summary.get(f"n_{s}"))
         print(f"seedexp: {summary['n_not_ok']} of {summary['n_runs']} runs are not ok ({parts}; listed above); "
               "re-run the same command to retry only those", file=sys.stderr)
     for problem in summary.get("corrupt", []):

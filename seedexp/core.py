@@ -228,7 +228,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
             return done
     crashed = crashed_attempt(directory) if directory is not None else None
     if crashed is not None and not quiet:
-        print(f"seedexp: seed={crashed['seed']} crashed in an earlier attempt ({crashed['where']}); "
+        print(f"seedexp: seed={crashed['seed']} {crashed['what']} in an earlier attempt ({crashed['where']}); "
               f"running it again in {directory}", file=sys.stderr)
 
     plan = SeedPlan(spec.seed, pins=spec.pins)
@@ -349,20 +349,27 @@ def requeued(exc: BaseException) -> bool:
 
 
 def crashed_attempt(run_dir: Path) -> dict[str, Any] | None:
-    """The ``running`` marker an earlier attempt left in ``run_dir`` (its process died), or None.
+    """The record of an earlier attempt in ``run_dir`` whose process died, or None.
 
-    Returns ``{"seed": ..., "where": "started ... as pid ... on host ..."}`` for the
-    one line that names the crashed seed when the run is attempted again.
+    That is the ``running`` marker left behind, or the ``crashed`` / ``timed_out``
+    record a sweep's supervisor wrote. Returns ``{"seed": ..., "what": "crashed",
+    "where": "started ... as pid ... on host ..."}`` for the one line that names the
+    crashed seed when the run is attempted again.
     """
     record = existing_record(run_dir)
-    if record is None or record["status"] != "running":
+    if record is None or record["status"] not in ("running", "crashed", "timed_out"):
         return None
+    if record["status"] != "running":
+        cause = (record.get("error") or {}).get("message") if isinstance(record.get("error"), dict) else None
+        return {"seed": record["seed"], "what": "timed out" if record["status"] == "timed_out" else "crashed",
+                "where": one_line(str(cause or "its process died"), 200)}
     host = record.get("host") if isinstance(record.get("host"), dict) else {}
     where = ", ".join(part for part in (
         f"started {record['started_at']}" if isinstance(record.get("started_at"), str) else "",
         f"pid {host['pid']}" if "pid" in host else "",
         f"on {host['hostname']}" if "hostname" in host else "") if part)
-    return {"seed": record["seed"], "where": (where + "; " if where else "") + "its record was left at 'running'"}
+    return {"seed": record["seed"], "what": "crashed",
+            "where": (where + "; " if where else "") + "its record was left at 'running'"}
 
 
 def _write(path: Path, write: Callable[[], Any], verb: str = "write") -> None:

@@ -6,8 +6,12 @@ Schema ``seedexp.result/1`` (one JSON object; every run writes one):
 key                meaning
 =================  ==========================================================
 schema             ``"seedexp.result/1"``
-status             ``"ok"``, ``"failed"``, or ``"running"`` (the marker written before
-                   the experiment starts: left behind, the run's process died)
+status             ``"ok"``, ``"failed"`` (the experiment raised), ``"running"`` (the
+                   marker written before the experiment starts: left behind, the run's
+                   process died unseen), ``"crashed"`` (its supervised worker died: exit
+                   code, signal, or over ``memory_limit``) or ``"timed_out"`` (stopped at
+                   its ``timeout``); the last two are written by the sweep's supervisor
+                   (:mod:`seedexp.supervise`), completing the ``running`` marker
 experiment         the experiment's ``_target_``
 metrics            ``{name: float}`` (``null`` for NaN/inf); empty when failed
 fingerprints       ``{name: str}``: hashes of artifacts (e.g. trained weights)
@@ -34,7 +38,13 @@ versions           Python, seedexp and every ML library imported by the run
 host               hostname, platform, pid, device
 started_at         ISO-8601 UTC time the run started
 duration_s         wall time of the experiment call
-error              ``{type, message}`` when failed (traceback in traceback.txt)
+error              ``{type, message}`` when failed (traceback in traceback.txt); when
+                   crashed or timed out, ``type`` is ``ProcessDied``, ``MemoryLimit``,
+                   ``Timeout`` or ``Interrupted``, ``message`` the cause in one line, and
+                   ``log_tail`` the run's last output (traceback.txt: the output and the
+                   Python stacks faulthandler dumped when the process died or was stopped)
+crash              when crashed or timed out: ``{exit_code, signal, signal_name}`` of the
+                   worker process (exit code, or the signal that ended it)
 series             when the run logged per-step values: ``{file: "series.npz", sha256,
                    metrics: {name: {n, first_step, last_step}}}`` (:mod:`seedexp.series`)
 =================  ==========================================================
@@ -189,7 +199,9 @@ MAX_RECORD_BYTES = 16 * 1024 * 1024
 
 #: Statuses a record may hold. ``running`` is the marker written before the
 #: experiment starts: left behind, it means the run's process died (crashed).
-STATUSES = ("ok", "failed", "running")
+#: ``crashed`` and ``timed_out`` are written by a sweep's supervisor when a run's
+#: worker died or was stopped (:mod:`seedexp.supervise`).
+STATUSES = ("ok", "failed", "running", "crashed", "timed_out")
 
 #: Fields every record has, and their JSON types (checked on read).
 REQUIRED_FIELDS: dict[str, tuple[type, ...]] = {

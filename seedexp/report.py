@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from .errors import ConfigError
 from .stats.estimators import STAT_NAMES
+from .stats.summary import RUN_STATUSES
 from .stats.options import check_options
 from .sweepdir import OUTPUTS, SUMMARY_NAME, aggregate, load_stopping, load_summary, write_json_atomic, write_text_atomic
 from .report_curves import CURVES_CSV, curves_section, write_curves
@@ -110,7 +111,7 @@ def to_csv(summary: Mapping[str, Any]) -> str:
 
 
 def runs_csv(summary: Mapping[str, Any]) -> str:
-    """One row per run, planned ones included: group, seed, status (ok/failed/crashed/missing), path, metrics."""
+    """One row per run, planned ones included: group, seed, status (ok/failed/crashed/timed_out/missing), path, metrics."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["group", "seed", "status", "path", *summary["metrics"]])
@@ -266,8 +267,8 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
     """The summary a person reads: methods, n and warnings first, then the tables."""
     level = _level(summary)
     opt = summary["options"]
-    counts = ", ".join(f"{summary[f'n_{s}']} {s}" for s in ("ok", "failed", "crashed", "missing")
-                       if summary[f"n_{s}"] or s == "ok")
+    counts = ", ".join(f"{summary.get(f'n_{s}', 0)} {s.replace('_', ' ')}" for s in RUN_STATUSES
+                       if summary.get(f"n_{s}") or s == "ok")
     corrupt = summary.get("corrupt") or []
     out = [
         f"# seedexp summary: {summary.get('sweep_dir', '')}",
@@ -309,7 +310,10 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
         for f in summary["not_ok"]:
             what = f"{f['type']}: {f.get('message')}" if f.get("type") else f.get("message", "")
             where = f" — `{f['path']}`" if f.get("path") else ""
-            out.append(f"- seed {f['seed']} ({f['group']}): **{f['status']}** — {what}{where}")
+            out.append(f"- seed {f['seed']} ({f['group']}): **{f['status'].replace('_', ' ')}** — {what}{where}")
+            if f.get("log_tail"):
+                last = [ln for ln in f["log_tail"].splitlines() if ln.strip()][-3:]
+                out.append("  last output: " + " ⏎ ".join(f"`{ln.strip()[:200]}`" for ln in last))
         out.append("")
     lost = [f for f in summary["survivorship"] if f["lost"]]
     if lost:

@@ -296,7 +296,7 @@ def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
 
     print(to_markdown(summary))
     print(f"summary: {sweep_dir / 'summary.md'} (also summary.json, summary.csv, runs.csv, summary.png)")
-    not_ok = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_missing"))
+    not_ok = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_timed_out", "n_missing"))
     if not_ok:
         print(f"seedexp: {not_ok} of {summary.get('n_runs')} planned runs did not finish ok (listed above); "
               "re-run the same command to run only those", file=sys.stderr)

@@ -11,8 +11,9 @@ one group per configuration. The numbers come from
 How a summary is built, step by step (each a short function here):
 
 1. the runs, each with its status (:func:`runs_of`): records matched to the
-   plan; ``crashed`` is a record left at ``running``, ``missing`` a planned run
-   with no record;
+   plan; ``crashed`` is a run whose process died (its record says so, or was
+   left at ``running``), ``timed_out`` one stopped at its time limit, ``missing``
+   a planned run with no record;
 2. the metrics and their directions (:func:`_metrics`), checking that the
    options name metrics the runs reported;
 3. per group and metric, :func:`~seedexp.stats.estimators.describe` of the
@@ -46,9 +47,11 @@ __all__ = ["SUMMARY_SCHEMA", "RUN_STATUSES", "RECORD_FIELDS", "SMALL_N", "summar
 
 SUMMARY_SCHEMA = "seedexp.summary/2"
 
-#: What became of a run: ``crashed`` is a record left at ``running`` (the
-#: process died); ``missing`` a planned run with no record at all.
-RUN_STATUSES = ("ok", "failed", "crashed", "missing")
+#: What became of a run: ``failed``: the experiment raised; ``crashed``: its process
+#: died (a record the supervisor wrote, :mod:`seedexp.supervise`, or one left at
+#: ``running``); ``timed_out``: stopped at its ``timeout``; ``missing``: a planned
+#: run with no record at all.
+RUN_STATUSES = ("ok", "failed", "crashed", "timed_out", "missing")
 
 #: Below this many seeds the summary warns that the interval is wide and leans on normality.
 SMALL_N = 5
@@ -81,8 +84,8 @@ def run_of(i: int, rec: Any) -> dict[str, Any]:
         raise RecordError(f"{where}: group={rec['group']!r} is not a str")
     if isinstance(rec["seed"], bool) or not isinstance(rec["seed"], (int, np.integer)):
         raise RecordError(f"{where}: seed={rec['seed']!r} is not an int")
-    if rec["status"] not in ("ok", "failed", "running", "crashed"):
-        raise RecordError(f"{where}: status={rec['status']!r} is not one of ok, failed, running")
+    if rec["status"] not in ("ok", "failed", "running", "crashed", "timed_out"):
+        raise RecordError(f"{where}: status={rec['status']!r} is not one of ok, failed, running, crashed, timed_out")
     metrics = rec.get("metrics") or {}
     if rec["status"] == "ok" and ("metrics" not in rec or not isinstance(metrics, Mapping)):
         raise RecordError(f"{where} is ok but has no 'metrics' dict")
@@ -175,11 +178,14 @@ def summarize(records: Iterable[Mapping[str, Any]], *, planned: Sequence[Mapping
     Returns
     -------
     dict
-        Schema ``seedexp.summary/2``: ``groups`` (per group: run counts by status
-        and, per metric, :data:`~seedexp.stats.estimators.STAT_NAMES`),
+        Schema ``seedexp.summary/2``: ``n_runs`` and ``n_<status>`` for every status of
+        :data:`RUN_STATUSES` (``n_timed_out`` since seedexp 0.3), ``groups`` (per group:
+        run counts by status and, per metric, :data:`~seedexp.stats.estimators.STAT_NAMES`),
         ``comparisons``, ``planning``, ``runs`` (every run, planned ones included,
-        with its status), ``not_ok``, ``survivorship``, ``warnings``, ``methods``,
-        ``options``, ``versions``.
+        with its status), ``not_ok`` (each run that is not ok: its status, the error's
+        ``type`` and ``message`` - for a crashed or timed-out run, the cause: exit code
+        or signal, or the limit - and ``log_tail``, its last output, when known),
+        ``survivorship``, ``warnings``, ``methods``, ``options``, ``versions``.
 
     Raises
     ------
@@ -264,7 +270,7 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
 
 def all_ok(summary: Mapping[str, Any]) -> bool:
     """True when every planned run has an ok record (and no record is unreadable)."""
-    bad = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_missing"))
+    bad = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_timed_out", "n_missing"))
     return bad == 0 and not summary.get("corrupt")
 
 
@@ -438,8 +444,9 @@ def _not_ok(runs: list[dict]) -> list[dict[str, Any]]:
     """Every run that is not ok, with what became of it."""
     return [{"group": r["group"], "seed": r["seed"], "status": r["status"], "path": r["path"],
              **({"type": r["error"].get("type"), "message": _plain(r["error"].get("message"))} if r["error"] else {}),
+             **({"log_tail": _plain(r["error"]["log_tail"])} if r["error"].get("log_tail") else {}),
              **({"message": "the run's process died before it finished (its record still says running)"}
-                if r["status"] == "crashed" else {}),
+                if r["status"] == "crashed" and not r["error"] else {}),
              **({"message": "planned but no record: it never ran, or its directory was removed"}
                 if r["status"] == "missing" else {})}
             for r in runs if r["status"] != "ok"]
