@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from .stats.options import DEFAULTS, Options, check_options, option_label
+from .stats.summary import all_ok, lost_values_line
 from .sweepdir import aggregate, load_summary, reader_lock
 from .errors import ConfigError
 
@@ -99,6 +100,9 @@ def print_summary(summary: dict[str, Any], markdown: str, written_to: Path | Non
                           if summary.get(f"n_{s}"))
         print(f"seedexp: {summary['n_not_ok']} of {summary['n_runs']} runs are not ok ({parts}; listed above); "
               "re-run the same command to retry only those", file=sys.stderr)
+    lost = lost_values_line(summary)
+    if lost is not None:
+        print(f"seedexp: {lost}", file=sys.stderr)
     for problem in summary.get("corrupt", []):
         print(f"seedexp: warning: {problem}", file=sys.stderr)
 
@@ -149,7 +153,7 @@ def main_report(argv: Sequence[str]) -> int:
         check_config(ns.tracking)
         for line in send(ns.sweep_dir, summary, ns.tracking):
             print(f"seedexp report: warning: {line}", file=sys.stderr)
-    return 1 if summary["n_not_ok"] or summary.get("corrupt") else 0
+    return 0 if all_ok(summary) else 1
 
 
 def main_compare(argv: Sequence[str]) -> int:

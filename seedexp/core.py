@@ -28,6 +28,7 @@ import hashlib
 import contextvars
 import inspect
 import logging
+import math
 import numbers
 import os
 import subprocess
@@ -43,8 +44,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .errors import ExperimentError, SeedexpWarning
-from .record import (RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, config_hash, host_info, library_versions,
-                     run_config, strip_escapes)
+from .record import (RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, config_hash, host_info, json_safe,
+                     library_versions, nonfinite_warning, run_config, strip_escapes)
 from .sweepdir import existing_record, write_record, write_text_atomic
 from .seeds import SeedPlan
 from .series import SERIES_NAME, intact as series_intact, remove_stale as remove_stale_series, \
@@ -251,7 +252,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
         "unused_pins": [],
         "overrides": list(spec.overrides),
         "group": spec.group,
-        "config": spec.config,
+        "config": json_safe(spec.config),  # a value of inf or nan (experiment.x=1e999) as text: JSON has neither
         "config_hash": spec.config_hash,
         "code": spec.code,
         "determinism": in_force,
@@ -271,6 +272,9 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
     try:
         result = take_series(call(), series)
         record["metrics"], record["fingerprints"] = check_result(result, spec.experiment, series=bool(series))
+        lost = [name for name, value in record["metrics"].items() if value is None]
+        if lost:
+            record.setdefault("warnings", []).append(nonfinite_warning(lost))
         record["status"] = "ok"
     except BaseException as exc:  # noqa: BLE001 - the experiment's failure is recorded, never lost
         if requeued(exc):
@@ -465,7 +469,7 @@ def as_number(value: Any) -> float | None:
     tensors with elements along any axis are not numbers.
     """
     if isinstance(value, numbers.Real):
-        return None if isinstance(value, (bool, np.bool_)) else float(value)
+        return None if isinstance(value, (bool, np.bool_)) else _float(value)
     if getattr(value, "shape", None) != () or not callable(getattr(value, "item", None)):
         if getattr(value, "shape", None) == () and callable(getattr(value, "numpy", None)):
             value = value.numpy()  # a TensorFlow EagerTensor: its numpy scalar has item()
@@ -477,7 +481,15 @@ def as_number(value: Any) -> float | None:
         return None
     if isinstance(item, bool) or not isinstance(item, numbers.Real):
         return None
-    return float(item)
+    return _float(item)
+
+
+def _float(value: numbers.Real) -> float:
+    """``float(value)``; an int beyond the float range (``10**999``) is +-inf, as ``1e999`` is."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _short(value: Any) -> str:

@@ -13,7 +13,7 @@ status             ``"ok"``, ``"failed"`` (the experiment raised), ``"running"``
                    its ``timeout``); the last two are written by the sweep's supervisor
                    (:mod:`seedexp.supervise`), completing the ``running`` marker
 experiment         the experiment's ``_target_``
-metrics            ``{name: float}`` (``null`` for NaN/inf); empty when failed
+metrics            ``{name: float}`` (``null`` for NaN/inf, with a warning: a lost value); empty when failed
 fingerprints       ``{name: str}``: hashes of artifacts (e.g. trained weights)
 seed               the master seed (an int of any size)
 seed_drawn         true when ``seed: null`` drew it from OS entropy
@@ -21,7 +21,8 @@ pins               ``{stream: int}`` pinned streams
 streams            ``{stream: int}`` every stream seed handed out (``cv/0``...)
 overrides          the run's command-line overrides (Hydra's task overrides)
 group              ``overrides`` minus the seed: the configuration's name
-config             the resolved run configuration (without ``hydra``)
+config             the resolved run configuration (without ``hydra``); a float that is
+                   NaN or inf is written as text (``"inf"``), JSON having neither
 config_hash        SHA-256 of ``config`` as canonical JSON: resume matches on it
 code               the experiment code: module, ``source_sha256`` (resume matches
                    on it too), ``git_commit``, ``git_dirty``
@@ -190,8 +191,32 @@ def host_info() -> dict[str, Any]:
 
 
 def clean_metric(value: float) -> float | None:
-    """JSON has no NaN/inf: they are stored as ``null``."""
+    """JSON has no NaN/inf: they are stored as ``null`` (and the run's record warns, :func:`nonfinite_warning`)."""
     return value if math.isfinite(value) else None
+
+
+def nonfinite_warning(names: Iterable[str]) -> str:
+    """The record's warning for metrics that were NaN or inf: stored as null, counted as lost values."""
+    names = list(names)
+    return (f"metric{'s' if len(names) > 1 else ''} {', '.join(repr(n) for n in names)} returned NaN or inf: stored "
+            "as null (JSON has neither); the summary counts each as a lost value of that metric")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every float that is NaN or inf as its text (``"inf"``, ``"-inf"``, ``"nan"``): strict JSON.
+
+    Examples
+    --------
+    >>> json_safe({"experiment": {"patience": float("inf"), "lr": 0.1}})
+    {'experiment': {'patience': 'inf', 'lr': 0.1}}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 #: A record larger than this is not a record (a link to /dev/zero, a runaway metric dump).

@@ -77,6 +77,12 @@ _MEMORY_POLL = 0.05
 _DUMP_GRACE = 0.5
 #: Seconds an interrupted run gets to write its record before it is killed.
 _INTERRUPT_GRACE = 5.0
+#: Written by a worker on stdout and stderr before each task (then its id and a newline): the
+#: sweep strips it from what it relays, and knows whose output follows.
+_MARK = b"\x1e\x1fseedexp-task:"
+#: A worker takes a second task before the first ends (so it never waits for the sweep's
+#: process to be scheduled) when its last run took less than this many seconds.
+_PIPELINE_BELOW = 0.1
 #: The signal that makes a worker dump its threads' stacks (a real-time one: frameworks use SIGUSR1/2).
 _DUMP_SIGNAL = signal.SIGRTMIN + 5 if hasattr(signal, "SIGRTMIN") else signal.SIGUSR1
 
@@ -369,6 +375,13 @@ def _worker_loop(conn: Any, shared: dict[str, Any]) -> int:
         if kind == "stop":
             return 0
         _, task_id, key, args = message
+        _flush()
+        mark = _MARK + str(task_id).encode() + b"\n"
+        for fd in (1, 2):  # what follows on stdout and stderr is this task's (the sweep relays all but the mark)
+            try:
+                os.write(fd, mark)
+            except OSError:
+                pass
         try:
             reply: tuple = ("done", task_id, shared[key](*args))
         except KeyboardInterrupt:
@@ -419,25 +432,38 @@ def _spawned() -> None:
 
 
 class _Worker:
-    """One worker process, as the supervisor sees it."""
+    """One worker process, as the supervisor sees it: its pipes, the tasks sent to it (in order), its output."""
 
     def __init__(self, pid: int, conn: Any, out: int, err: int, crash: int, popen: Any = None) -> None:
+        from collections import deque
+
         self.pid, self.conn, self.popen = pid, conn, popen
         self.pipes = {out: "out", err: "err", crash: "crash"}
         self.decoders = {out: codecs.getincrementaldecoder("utf-8")("replace"),
                          err: codecs.getincrementaldecoder("utf-8")("replace")}
-        self.tail = bytearray()  # what the task printed (stdout and stderr), the last bytes
+        self.pending = {out: b"", err: b""}  # the start of a mark cut by a read
+        self.current = {out: -1, err: -1}  # whose output each pipe carries now (the last mark's task id)
+        self.output: deque[tuple[int, bytes]] = deque()  # (task id, bytes) as printed, the last _TAIL_BYTES
+        self.output_bytes = 0
         self.dump = bytearray()  # the stacks faulthandler wrote on a fatal signal or when stopped
         self.known: set[str] = set()
-        self.task: Task | None = None
-        self.task_id = -1
-        self.started = 0.0
-        self.deadline: float | None = None
+        self.queue: deque[tuple[int, Task]] = deque()  # sent, not answered; the first one runs
+        self.started = 0.0  # when the first task of the queue started (about: when its predecessor ended)
+        self.last_duration: float | None = None
         try:
             self.pidfd: int | None = os.pidfd_open(pid)
         except (AttributeError, OSError):
             self.pidfd = None
         self.exit_status: int | None = None
+
+    @property
+    def task(self) -> Task | None:
+        return self.queue[0][1] if self.queue else None
+
+    def capacity(self) -> int:
+        """How many more tasks it takes now: a second one only after a short run (see :data:`_PIPELINE_BELOW`)."""
+        depth = 2 if self.last_duration is not None and self.last_duration < _PIPELINE_BELOW else 1
+        return max(0, depth - len(self.queue))
 
     def fds(self) -> list[int]:
         return [self.conn.fileno(), *self.pipes, *([self.pidfd] if self.pidfd is not None else [])]
@@ -452,22 +478,52 @@ class _Worker:
             data = b""
         kind = self.pipes.get(fd)
         if not data:
+            if kind in ("out", "err") and self.pending[fd]:
+                self._show(fd, kind, self.pending[fd])
+                self.pending[fd] = b""
             self.pipes.pop(fd, None)
             os.close(fd)
             return False
-        kept = self.dump if kind == "crash" else self.tail
-        kept += data
-        if len(kept) > _TAIL_BYTES:
-            del kept[:-_TAIL_BYTES]
-        if kind in ("out", "err"):
-            text = self.decoders[fd].decode(data)
-            stream = sys.stdout if kind == "out" else sys.stderr
+        if kind == "crash":
+            self.dump += data
+            if len(self.dump) > _TAIL_BYTES:
+                del self.dump[:-_TAIL_BYTES]
+            return True
+        data, self.pending[fd] = self.pending[fd] + data, b""
+        while data:
+            at = data.find(_MARK)
+            if at < 0:
+                keep = _partial_mark(data)
+                data, self.pending[fd] = (data[:-keep], data[-keep:]) if keep else (data, b"")
+                self._show(fd, kind, data)
+                break
+            end = data.find(b"\n", at)
+            if end < 0:  # the mark's id is not all here yet
+                self._show(fd, kind, data[:at])
+                self.pending[fd] = data[at:]
+                break
+            self._show(fd, kind, data[:at])
             try:
-                stream.write(text)
-                stream.flush()
-            except (OSError, ValueError):
+                self.current[fd] = int(data[at + len(_MARK):end])
+            except ValueError:
                 pass
+            data = data[end + 1:]
         return True
+
+    def _show(self, fd: int, kind: str | None, data: bytes) -> None:
+        if not data:
+            return
+        self.output.append((self.current[fd], data))
+        self.output_bytes += len(data)
+        while self.output_bytes > _TAIL_BYTES and len(self.output) > 1:
+            self.output_bytes -= len(self.output.popleft()[1])
+        text = self.decoders[fd].decode(data)
+        stream = sys.stdout if kind == "out" else sys.stderr
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):
+            pass
 
     def drain(self, seconds: float) -> None:
         """Read every pipe until it is empty (or ``seconds`` pass: a grandchild may hold one open)."""
@@ -482,17 +538,7 @@ class _Worker:
                 self.relay(fd)
 
     def alive(self) -> bool:
-        if self.exit_status is not None:
-            return False
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            self.exit_status = 0
-            return False
-        if pid == 0:
-            return True
-        self.exit_status = status
-        return False
+        return self.reap(block=False) is None
 
     def reap(self, block: bool = True) -> int | None:
         """Wait for the process; its exit status (``os.waitpid``'s), or None if it still runs (``block=False``)."""
@@ -504,8 +550,8 @@ class _Worker:
             if pid == 0:
                 return None
             self.exit_status = status
-        if self.popen is not None:
-            self.popen.returncode = os.waitstatus_to_exitcode(self.exit_status)
+            if self.popen is not None:
+                self.popen.returncode = os.waitstatus_to_exitcode(status)
         return self.exit_status
 
     def signal_group(self, sig: int) -> None:
@@ -541,11 +587,22 @@ class _Worker:
         except (OSError, ValueError, IndexError):
             return None
 
-    def tail_text(self) -> str:
-        return _last_lines(self.tail.decode("utf-8", "replace"))
+    def tail_text(self, task_id: int) -> str:
+        """The last lines task ``task_id`` printed (stdout and stderr, as they came)."""
+        mine = b"".join(data for owner, data in self.output if owner == task_id)
+        return _last_lines(mine.decode("utf-8", "replace"))
 
     def dump_text(self) -> str:
         return _last_lines(self.dump.decode("utf-8", "replace"), 200, 20_000)
+
+
+def _partial_mark(data: bytes) -> int:
+    """How many bytes at the end of ``data`` could be the start of a mark (kept for the next read)."""
+    tail = data[-(len(_MARK) - 1):]
+    for k in range(len(tail), 0, -1):
+        if _MARK.startswith(tail[-k:]):
+            return k
+    return 0
 
 
 def _last_lines(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
@@ -554,7 +611,7 @@ def _last_lines(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> 
 
 def where_it_stopped(dump: str) -> str | None:
     """``function (file:line)`` of the innermost frame of the current thread in a faulthandler dump that is not
-    in the standard library (the frame of the user's code that was running), or None."""
+    in the standard library nor seedexp's (the user's code that was running), or None."""
     import re
     import sysconfig
 
@@ -577,6 +634,12 @@ def where_it_stopped(dump: str) -> str | None:
 
 class Supervisor:
     """Warm worker processes that run a sweep's tasks; a task whose worker dies gets a record saying so.
+
+    Tasks go to the workers in order; a worker whose last run was short (under
+    0.1 s) is sent the next task before it ends, so that it does not wait for
+    this process between runs. When a worker dies, the task it was running is
+    the first it had not answered (it runs them in order); the one queued behind
+    it goes to the next worker.
 
     Parameters
     ----------
@@ -605,6 +668,8 @@ class Supervisor:
 
     def __init__(self, workers: int = 1, *, isolation: str = "process", timeout: float | None = None,
                  memory_limit: int | None = None, env: Mapping[str, str] | None = None) -> None:
+        from collections import deque
+
         if isolation == "none":
             raise ValueError("Supervisor needs worker processes; isolation='none' runs tasks in this process")
         self.n = max(1, int(workers))
@@ -615,6 +680,7 @@ class Supervisor:
         self._shared: dict[str, Any] = {}
         self._blobs: dict[str, bytes] = {}
         self._workers: list[_Worker | None] = [None] * self.n
+        self._retry: deque[Task] = deque()  # sent to a worker that died before it began them
         self._next_id = 0
         self.deaths = 0
         self.started_workers = 0
@@ -635,19 +701,34 @@ class Supervisor:
 
         ``result`` is what the task's callable returned, or a :class:`Death`
         (its record already written, :func:`record_death`). An exception the
-        callable raised is raised here (after ``on_death`` of no one: the
-        sweep decides); the tasks in flight then finish in :meth:`close`.
+        callable raised is raised here; the tasks in flight then end in :meth:`close`.
         """
         source = iter(tasks)
         exhausted = False
+
+        def take() -> Task | None:
+            nonlocal exhausted
+            if self._retry:
+                return self._retry.popleft()
+            if exhausted:
+                return None
+            task = next(source, None)
+            exhausted = task is None
+            return task
+
         while True:
-            while not exhausted and None in [w.task if w else None for w in self._workers]:
-                task = next(source, None)
-                if task is None:
-                    exhausted = True
-                    break
-                self._dispatch(task)
-            if not any(w is not None and w.task is not None for w in self._workers):
+            for rounds in (0, 1):  # first one task to every idle worker, then a second to the short-run ones
+                for slot in range(self.n):
+                    worker = self._workers[slot]
+                    if (worker is None or not worker.queue) if rounds == 0 else \
+                            (worker is not None and worker.queue and worker.capacity() > 0):
+                        task = take()
+                        if task is None:
+                            break
+                        self._dispatch(slot, task)
+            if not any(w is not None and w.queue for w in self._workers):
+                if self._retry or not exhausted:
+                    continue
                 return
             for task, result in self._wait():
                 if isinstance(result, Death) and on_death is not None:
@@ -656,20 +737,23 @@ class Supervisor:
 
     def close(self, interrupt: bool = False) -> None:
         """Let the tasks in flight end (``interrupt``: Ctrl-C them), then stop every worker."""
-        busy = [w for w in self._workers if w is not None and w.task is not None]
+        self._retry.clear()
+        busy = [w for w in self._workers if w is not None and w.queue]
         if interrupt:
             for worker in busy:
                 worker.signal_group(signal.SIGINT)
             end = time.monotonic() + _INTERRUPT_GRACE
-            while any(w.task is not None for w in busy) and time.monotonic() < end:
-                for _ in self._wait(min(0.2, max(0.0, end - time.monotonic())), interrupted=True):
+            while any(w.queue and w in self._workers for w in busy) and time.monotonic() < end:
+                try:
+                    for _ in self._wait(min(0.2, max(0.0, end - time.monotonic())), interrupted=True):
+                        pass
+                except Exception:  # noqa: BLE001 - Ctrl-C is what is on its way up
                     pass
             for worker in busy:
-                if worker.task is not None:
-                    self._kill(worker, "Interrupted", "interrupted (Ctrl-C) and stopped before it finished",
-                               status="crashed")
+                if worker.queue and worker in self._workers:
+                    self._kill(worker, "Interrupted", "interrupted (Ctrl-C) and stopped before it finished")
         else:
-            while any(w is not None and w.task is not None for w in self._workers):
+            while any(w is not None and w.queue for w in self._workers):
                 try:
                     for _ in self._wait():
                         pass
@@ -691,6 +775,7 @@ class Supervisor:
             worker.drain(0.05)
             worker.close_fds()
             self._workers[i] = None
+        self._retry.clear()
 
     def __enter__(self) -> "Supervisor":
         return self
@@ -790,36 +875,33 @@ class Supervisor:
             self._blobs[key] = cloudpickle.dumps(self._shared[key])
         return self._blobs[key]
 
-    def _dispatch(self, task: Task) -> None:
-        slot = next(i for i, w in enumerate(self._workers) if w is None or w.task is None)
+    def _dispatch(self, slot: int, task: Task) -> None:
         worker = self._workers[slot]
-        if worker is not None and not worker.alive():  # it died while idle: not this task's doing
-            self._finish_death(worker, None)
+        if worker is not None and not worker.queue and not worker.alive():  # died while idle: not this task's doing
+            self._retire(worker)
             worker = None
         worker = worker or self._start(slot)
+        self._next_id += 1
+        if not worker.queue:
+            worker.started = time.monotonic()
+        worker.queue.append((self._next_id, task))
         try:
             for key in self._shared:
                 if key not in worker.known:
                     worker.conn.send_bytes(pickle.dumps(("share", key, self._blob(key))))
                     worker.known.add(key)
-            self._next_id += 1
-            worker.task, worker.task_id = task, self._next_id
-            worker.tail.clear()
-            worker.dump.clear()
-            worker.started = time.monotonic()
-            worker.deadline = worker.started + self.timeout if self.timeout is not None else None
             worker.conn.send_bytes(pickle.dumps(("run", self._next_id, task.call, task.args)))
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the worker died while idle (or starting): _wait finds it and names the task's run
+            pass  # it died: _wait finds out, and names the task it was running
 
     def _wait(self, timeout: float | None = None, interrupted: bool = False) -> Iterator[tuple[Task, Any]]:
         """Wait for the next events (results, output, deaths, limits); yield the tasks that ended."""
         from multiprocessing.connection import wait
 
         live = [w for w in self._workers if w is not None]
-        busy = [w for w in live if w.task is not None]
+        busy = [w for w in live if w.queue]
         now = time.monotonic()
-        waits = [max(0.0, w.deadline - now) for w in busy if w.deadline is not None]
+        waits = [max(0.0, w.started + self.timeout - now) for w in busy] if self.timeout is not None else []
         if self.memory_limit is not None and busy:
             waits.append(_MEMORY_POLL)
         if any(w.pidfd is None for w in busy):
@@ -836,23 +918,28 @@ class Supervisor:
                 worker.relay(fd)
         for fd in ready:
             worker = by_fd[fd]
-            if fd == worker.conn.fileno() and worker not in dead:
-                try:
-                    message = pickle.loads(worker.conn.recv_bytes())
-                except (EOFError, OSError):
-                    dead.append(worker)
-                    continue
-                result = self._reply(worker, message, interrupted)
-                if result is not None:
-                    ended.append(result)
-            elif fd == worker.pidfd and worker not in dead:
+            if worker in dead:
+                continue
+            if fd == worker.pidfd:
                 dead.append(worker)
+            elif fd == worker.conn.fileno():
+                while True:  # every reply that is there (a pipelined worker may have sent two)
+                    try:
+                        message = pickle.loads(worker.conn.recv_bytes())
+                    except (EOFError, OSError):
+                        dead.append(worker)
+                        break
+                    result = self._reply(worker, message, interrupted)
+                    if result is not None:
+                        ended.append(result)
+                    if worker not in self._workers or not worker.conn.poll(0):
+                        break
         for worker in busy:
-            if worker in dead or worker.task is None:
+            if worker in dead or not worker.queue or worker not in self._workers:
                 continue
             if worker.pidfd is None and not worker.alive():
                 dead.append(worker)
-            elif worker.deadline is not None and time.monotonic() >= worker.deadline:
+            elif self.timeout is not None and time.monotonic() >= worker.started + self.timeout:
                 ended.append(self._kill(worker, "Timeout", f"no result after timeout={self.timeout:g} s: its "
                                                            "process was stopped", status="timed_out"))
             elif self.memory_limit is not None:
@@ -861,30 +948,36 @@ class Supervisor:
                     ended.append(self._kill(worker, "MemoryLimit", f"its process used {_size(rss)} of memory, over "
                                                                    f"memory_limit={_size(self.memory_limit)}: stopped"))
         for worker in dead:
-            if worker.conn.poll(0):  # a last result sent just before it exited
-                try:
+            if worker not in self._workers:
+                continue
+            try:
+                while worker.conn.poll(0):  # the last results it sent before it exited
                     result = self._reply(worker, pickle.loads(worker.conn.recv_bytes()), interrupted)
                     if result is not None:
                         ended.append(result)
-                except (EOFError, OSError):
-                    pass
-            died = self._bury(worker)
-            if died is not None:
-                ended.append(died)
+            except (EOFError, OSError):
+                pass
+            if worker in self._workers:
+                died = self._bury(worker)
+                if died is not None:
+                    ended.append(died)
         for item in ended:
             yield item
 
     def _reply(self, worker: _Worker, message: tuple, interrupted: bool) -> tuple[Task, Any] | None:
         kind, task_id = message[0], message[1]
-        task = worker.task
-        if task is None or task_id != worker.task_id:
+        if not worker.queue or worker.queue[0][0] != task_id:
             return None
-        worker.task = None
+        _, task = worker.queue.popleft()
+        now = time.monotonic()
+        worker.last_duration, worker.started = now - worker.started, now  # the next one began about now
         if kind == "done":
             return task, message[2]
         if kind == "interrupted":
             worker.drain(0.2)
-            self._bury(worker)
+            self._retry.extendleft(reversed([t for _, t in worker.queue]))
+            worker.queue.clear()
+            self._retire(worker)
             if interrupted:
                 return task, None
             raise KeyboardInterrupt
@@ -899,21 +992,17 @@ class Supervisor:
                 pass
             worker.drain(_DUMP_GRACE if kind == "Timeout" else 0.1)
         worker.signal_group(signal.SIGKILL)
-        task = worker.task
-        assert task is not None
-        death = Death(status=status, kind=kind, cause=cause, duration_s=time.monotonic() - worker.started)
-        self._finish_death(worker, death)
-        return task, death
+        death = Death(status=status, kind=kind, cause=cause)
+        return self._finish_death(worker, death)
 
     def _bury(self, worker: _Worker) -> tuple[Task, Death] | None:
-        """A worker that died by itself: its task's run (if any) gets a record naming how."""
+        """A worker that died by itself: the task it was running (if any) gets a record naming how."""
         worker.drain(0.2)
         worker.signal_group(signal.SIGKILL)  # its own children, if any are left
         status = worker.reap()
         code = os.waitstatus_to_exitcode(status) if status is not None else None
-        task = worker.task
-        if task is None:
-            self._finish_death(worker, None)
+        if not worker.queue:
+            self._retire(worker)
             return None
         if code is not None and code < 0:
             name = _signal_name(-code)
@@ -924,32 +1013,35 @@ class Supervisor:
             cause = (f"its process exited with code {code} before the run finished (os._exit, or exit() in "
                      "native code)")
             death = Death("crashed", "ProcessDied", cause, exit_code=code)
+        return self._finish_death(worker, death)
+
+    def _finish_death(self, worker: _Worker, death: Death) -> tuple[Task, Death]:
+        """The first task in the worker's queue died with it: record it; the others go to another worker."""
+        worker.reap()
+        worker.drain(0.05)
+        task_id, task = worker.queue.popleft()
         death.duration_s = time.monotonic() - worker.started
-        self._finish_death(worker, death)
+        death.log_tail, death.stack = worker.tail_text(task_id), worker.dump_text()
+        spot = where_it_stopped(death.stack)
+        if spot is not None:
+            death.cause += f", in {spot}"
+        status = worker.exit_status
+        if death.kind != "ProcessDied" and status is not None:
+            code = os.waitstatus_to_exitcode(status)
+            death.signal, death.exit_code = (-code, None) if code < 0 else (None, code)
+        death.record = record_death(task.run, death)
+        self.deaths += 1
+        log.info("%s", death_line(task.run, death))
+        self._retry.extendleft(reversed([t for _, t in worker.queue]))  # sent, never begun: run them elsewhere
+        worker.queue.clear()
+        self._retire(worker)
         return task, death
 
-    def _finish_death(self, worker: _Worker, death: Death | None) -> None:
-        if death is not None:
-            worker.reap()
-            worker.drain(0.05)
-            death.log_tail, death.stack = worker.tail_text(), worker.dump_text()
-            spot = where_it_stopped(death.stack)
-            if spot is not None:
-                death.cause += f", in {spot}"
-            status = worker.exit_status
-            if death.kind != "ProcessDied" and status is not None:
-                code = os.waitstatus_to_exitcode(status)
-                death.signal, death.exit_code = (-code, None) if code < 0 else (None, code)
-            assert worker.task is not None
-            death.record = record_death(worker.task.run, death)
-            self.deaths += 1
-            log.info("%s", death_line(worker.task.run, death))
-        else:
-            worker.reap()
-        worker.task = None
+    def _retire(self, worker: _Worker) -> None:
+        worker.reap()
         worker.close_fds()
-        slot = self._workers.index(worker)
-        self._workers[slot] = None  # a fresh worker for the next task
+        if worker in self._workers:
+            self._workers[self._workers.index(worker)] = None  # a fresh worker for the next task
 
 
 def _size(n: int) -> str:

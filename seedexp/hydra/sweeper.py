@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import ConfigError, RecordError, SeedexpError
 from ..record import MAX_RECORD_BYTES, RECORD_NAME, group_of
-from ..stats.summary import all_ok
+from ..stats.summary import all_ok, lost_values_line
 from ..lifecycle import Outcome, run_sweep
 from ..sweepdir import STOPPING_NAME, load_stopping, read_json, read_record, write_plan, write_stopping
 from .task import error_line, full_error, wrap_task
@@ -300,6 +300,9 @@ def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
     if not_ok:
         print(f"seedexp: {not_ok} of {summary.get('n_runs')} planned runs did not finish ok (listed above); "
               "re-run the same command to run only those", file=sys.stderr)
+    lost = lost_values_line(summary)
+    if lost is not None:
+        print(f"seedexp: {lost}", file=sys.stderr)
     for problem in summary.get("corrupt") or []:
         print(f"seedexp: warning: {problem}", file=sys.stderr)
 

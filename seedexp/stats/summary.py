@@ -43,7 +43,7 @@ from .estimators import STAT_NAMES, adjust_pvalues, describe, paired
 from .options import Options, check_options, higher_is_better_default
 
 __all__ = ["SUMMARY_SCHEMA", "RUN_STATUSES", "RECORD_FIELDS", "SMALL_N", "summarize", "summary_of", "runs_of",
-           "run_of", "resolve_baseline", "all_ok"]
+           "run_of", "resolve_baseline", "all_ok", "lost_values_line"]
 
 SUMMARY_SCHEMA = "seedexp.summary/2"
 
@@ -182,7 +182,9 @@ def summarize(records: Iterable[Mapping[str, Any]], *, planned: Sequence[Mapping
         :data:`RUN_STATUSES` (``n_timed_out`` since seedexp 0.3), ``groups`` (per group:
         run counts by status and, per metric, :data:`~seedexp.stats.estimators.STAT_NAMES`),
         ``comparisons``, ``planning``, ``runs`` (every run, planned ones included,
-        with its status), ``not_ok`` (each run that is not ok: its status, the error's
+        with its status), ``n_nonfinite`` and ``nonfinite`` (per group and metric, the
+        seeds of ok runs whose value was NaN or inf: lost values, named in ``warnings``
+        too, and the sweep is not all ok), ``not_ok`` (each run that is not ok: its status, the error's
         ``type`` and ``message`` - for a crashed or timed-out run, the cause: exit code
         or signal, or the limit - and ``log_tail``, its last output, when known),
         ``survivorship``, ``warnings``, ``methods``, ``options``, ``versions``.
@@ -241,11 +243,16 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
              f"(Fisher p={f['pvalue']:.3g}, Holm {f['p_adjusted']:.3g}): statistics over the surviving seeds may be "
              "biased" for f in survivorship if f["flagged"]]
     not_ok = _not_ok(runs)
+    nonfinite = _nonfinite(runs, metric_names)
+    warn += [f"{f['metric']}, {f['group']}: {len(f['seeds'])} run(s) returned NaN or inf (seed(s) "
+             f"{', '.join(map(str, f['seeds'][:10]))}{', ...' if len(f['seeds']) > 10 else ''}): lost values, left out of "
+             "the statistics" for f in nonfinite]
     return {
         "schema": SUMMARY_SCHEMA,
         "n_runs": len(runs),
         **{f"n_{s}": sum(1 for r in runs if r["status"] == s) for s in RUN_STATUSES},
         "n_not_ok": len(not_ok),
+        "n_nonfinite": sum(len(f["seeds"]) for f in nonfinite),
         "planned": planned is not None,
         "metrics": metric_names,
         "primary_metric": opt["primary_metric"],
@@ -257,6 +264,7 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
         "survivorship": survivorship,
         "not_ok": not_ok,
         "failures": [f for f in not_ok if f["status"] == "failed"],
+        "nonfinite": nonfinite,
         "bootstrap": {"seed": opt["bootstrap_seed"], "n_resamples": opt["n_resamples"],
                       "confidence": opt["confidence"], "min_n": opt["bootstrap_min_n"], "method": "BCa"},
         "warnings": warn,
@@ -269,9 +277,34 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
 
 
 def all_ok(summary: Mapping[str, Any]) -> bool:
-    """True when every planned run has an ok record (and no record is unreadable)."""
-    bad = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_timed_out", "n_missing"))
+    """True when every planned run has an ok record, no metric value was NaN or inf, and no record is unreadable."""
+    bad = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_timed_out", "n_missing", "n_nonfinite"))
     return bad == 0 and not summary.get("corrupt")
+
+
+def lost_values_line(summary: Mapping[str, Any]) -> str | None:
+    """The one line a front-end prints when ok runs returned NaN or inf (their values are lost), or None."""
+    lost = summary.get("nonfinite") or []
+    if not lost:
+        return None
+    where = "; ".join(f"{f['metric']} of {f['group']}: seed(s) {', '.join(map(str, f['seeds'][:5]))}"
+                      f"{', ...' if len(f['seeds']) > 5 else ''}" for f in lost[:3]) + ("; ..." if len(lost) > 3 else "")
+    return (f"{summary.get('n_nonfinite')} metric value(s) are NaN or inf ({where}): lost, left out of the "
+            "statistics; the runs are ok, so a re-run gives the same - fix the experiment")
+
+
+def _nonfinite(runs: list[dict], metrics: list[str]) -> list[dict[str, Any]]:
+    """Per group and metric, the ok runs whose value of it was NaN or inf (recorded as null)."""
+    out = []
+    groups = sorted({r["group"] for r in runs})
+    for group in groups:
+        for metric in metrics:
+            seeds = [r["seed"] for r in runs if r["group"] == group and r["status"] == "ok"
+                     and metric in r["metrics"] and (r["metrics"][metric] is None
+                                                     or not math.isfinite(float(r["metrics"][metric])))]
+            if seeds:
+                out.append({"group": group, "metric": metric, "seeds": seeds})
+    return out
 
 
 def _metrics(runs: list[dict], opt: Options, series_metrics: Sequence[str] = ()) -> tuple[list[str], dict[str, bool]]:
