@@ -410,7 +410,10 @@ def _exit_message(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return (f"the experiment called sys.exit({exc.code!r}); a run must return its metrics "
                 "(raise an exception to fail it)")
-    return str(exc)
+    if isinstance(exc, MemoryError) and not str(exc):
+        return ("an allocation failed: the run asked for more memory than the process could get (memory_limit "
+                "stops a run that grows, before the machine's OOM killer does)")
+    return str(exc) or "(no message)"
 
 
 def unused_pins(plan: SeedPlan) -> list[str]:

@@ -98,11 +98,12 @@ def strip_escapes(text: str) -> str:
 
 #: The settings that do not change a run: whether a finished run is reused (``resume``),
 #: how the sweep is reported (``report.*``), sent to a tracker (``tracking.*``) and stopped
-#: (``stop.*``). They are left out of a run's group (:func:`group_of`), of the config that is
+#: (``stop.*``), and where and under which limits its runs execute (``isolation``, ``timeout``,
+#: ``memory_limit``: :mod:`seedexp.supervise`). They are left out of a run's group (:func:`group_of`), of the config that is
 #: hashed (:func:`run_config`: resume matches on the hash) and of its run directory's name
 #: (``exclude_keys`` in ``seedexp/conf/seedexp.yaml``, which a test holds to this list). So
 #: changing them on a finished sweep re-runs nothing and makes no new group.
-NON_RUN_SETTINGS = ("resume", "report", "tracking", "stop")
+NON_RUN_SETTINGS = ("resume", "report", "tracking", "stop", "isolation", "timeout", "memory_limit")
 
 
 def changes_runs(key: str) -> bool:

@@ -57,7 +57,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import ConfigError
 
-__all__ = ["ISOLATION_MODES", "Death", "RunInfo", "Supervisor", "Task", "check_isolation", "check_limits",
+__all__ = ["FORK_LOCK", "ISOLATION_MODES", "Death", "RunInfo", "Supervisor", "Task", "check_isolation", "check_limits",
            "death_line", "fork_is_unsafe", "parse_memory", "record_death", "shared", "start_method"]
 
 log = logging.getLogger("seedexp.supervise")
@@ -170,13 +170,19 @@ def check_limits(isolation: Any, timeout: Any, memory_limit: Any) -> tuple[str, 
     return mode, limit_s, memory
 
 
+#: Held by a worker's fork, and by seedexp's own threads while they work (a thread whose class sets
+#: ``fork_safe = True``): so a worker is never forked while one of them holds a lock.
+FORK_LOCK = threading.Lock()
+
+
 def fork_is_unsafe() -> str | None:
     """Why this process should not be forked now (see the module's notes), or None when it can be."""
     if not hasattr(os, "fork") or sys.platform == "darwin":
         return f"no safe fork on {sys.platform}"
-    if threading.active_count() > 1:
-        names = ", ".join(t.name for t in threading.enumerate() if t is not threading.current_thread())
-        return f"{threading.active_count() - 1} other thread(s) run in this process ({names})"
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and t.is_alive()
+              and not getattr(t, "fork_safe", False)]
+    if others:
+        return f"{len(others)} other thread(s) run in this process ({', '.join(t.name for t in others)})"
     torch = sys.modules.get("torch")
     cuda = getattr(torch, "cuda", None)
     try:
@@ -801,7 +807,8 @@ class Supervisor:
         others = [fd for w in self._workers if w is not None for fd in w.fds()]
         _flush()
         parent = os.getpid()
-        pid = os.fork()
+        with FORK_LOCK:
+            pid = os.fork()
         if pid == 0:  # the worker
             code = 1
             try:

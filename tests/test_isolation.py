@@ -171,3 +171,41 @@ def _say(i):
     print(f"out {i}")
     print(f"err {i}", file=sys.stderr)
     return os.getpid(), i
+
+
+# --------------------------------------------------------------------------- the seedexp command
+
+
+LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("launcher", list(LAUNCHERS))
+def test_seedexp_command_survives_every_fault_and_a_rerun_runs_only_the_lost_seeds(tmp_path, launcher):
+    args = [*CONF, "-m", "experiment=crashes", "seed=range(0,12)", f"timeout={TIMEOUT}", f"memory_limit={MEMORY}",
+            *LAUNCHERS[launcher], "hydra.sweep.dir=sw"]
+    t0 = time.monotonic()
+    proc = run_seedexp(args, tmp_path, env={"PYTHONHASHSEED": "0"}, timeout=120)
+    assert proc.returncode == 1 and time.monotonic() - t0 < 60, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "Fatal Python error" not in proc.stderr, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert all(ln.startswith("seedexp: ") for ln in lines), proc.stderr  # the workers' dumps stay in the records
+    named = {int(ln.split("(seed=")[1].split(")")[0]): ln for ln in lines if "(seed=" in ln}
+    assert sorted(named) == sorted(FAULTS), proc.stderr  # one line per lost seed, as it happened
+    assert "run timed out (seed=7)" in named[7] and "last output: about to hang at seed 7" in named[7]
+    assert "run failed (seed=9): MemoryError: an allocation failed" in named[9]
+    assert "seedexp: 6 of 12 planned runs did not finish ok" in proc.stderr
+    summary = read_json(tmp_path / "sw" / "summary.json")
+    _check_lost(summary)
+    md = (tmp_path / "sw" / "summary.md").read_text()
+    assert "12 planned runs in 1 group(s): 6 ok, 1 failed, 4 crashed, 1 timed out." in md
+    assert "**timed out** — Timeout: no result after timeout=2 s" in md and "last output: " in md
+    before = _started(tmp_path / "sw")
+
+    again = run_seedexp(args, tmp_path, env={"PYTHONHASHSEED": "0"}, timeout=120)
+    assert again.returncode == 0, again.stderr
+    after = _started(tmp_path / "sw")
+    assert sorted(s for s in after if after[s] != before[s]) == sorted(FAULTS)  # only the lost seeds ran again
+    said = [ln for ln in again.stderr.splitlines() if ln.strip()]
+    assert len(said) == 5 and all("in an earlier attempt" in ln for ln in said), again.stderr  # not the failed one
+    assert "seed=7 timed out in an earlier attempt (no result after timeout=2 s" in again.stderr

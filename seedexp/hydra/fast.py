@@ -19,19 +19,20 @@ Hydra's ``run_job``. Hydra's per-run ``.hydra/*.yaml`` files are not written:
 ``multirun.yaml`` the Hydra settings); ``hydra.sweeper.fast=false`` brings
 Hydra's own per-job path back, files included.
 
-Used with Hydra's basic launcher (in this process) and the joblib launcher
-(batches of runs on warm loky workers, each under ``PYTHONHASHSEED=0``). Other
-launchers (Ray, SLURM) and apps with ``hydra.callbacks`` keep Hydra's per-job
-path; so does any job whose overrides cannot be split into structure and
-values (a key given twice).
+Used with Hydra's basic launcher (one worker) and the joblib launcher
+(``hydra.launcher.n_jobs`` workers): the runs go to warm worker processes that the
+sweep supervises (:mod:`seedexp.hydra.supervised`), so a run that kills its process
+(``os._exit``, a segfault, the OOM killer) or passes its ``timeout`` /
+``memory_limit`` costs that run only; ``isolation=none`` runs them in the sweep's
+own process (basic launcher), as a debugger needs. Other launchers (Ray, SLURM)
+and apps with ``hydra.callbacks`` keep Hydra's per-job path; so does any job whose
+overrides cannot be split into structure and values (a key given twice).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import logging
-import math
 import os
 import re
 import uuid
@@ -269,12 +270,18 @@ class Runner:
             if key not in self.templates:
                 self.templates[key] = _Template.of(full, master)
 
-    def run(self, job: Job) -> Any:
+    def begin(self, job: Job) -> tuple[Any, bool]:
+        """Set the job's values and Hydra's fields: ``(its JobReturn, finished)``.
+
+        Finished: a configuration error, or a complete record of it (resume);
+        then the JobReturn says so and nothing is to run. The sweep's process
+        calls this before it hands a job to a supervised worker.
+        """
         from hydra.core.hydra_config import HydraConfig
         from hydra.core.utils import JobReturn, JobStatus, env_override
 
         from ..errors import ConfigError
-        from .task import check_inside, cli_task, completed_record_of
+        from .task import check_inside, completed_record_of
 
         template = self.templates[job.structure]
         full = template.full
@@ -289,16 +296,28 @@ class Runner:
             check_inside(Path(output_dir), Path(template.sweep_dir))  # before a directory is made out there
         except ConfigError as exc:
             ret.status, ret.return_value = JobStatus.COMPLETED, {"config_error": str(exc)}
-            return ret
+            return ret, True
         env = template.env_set() if template.has_env else {}
         with env_override(env):  # the config may read ${oc.env:...} of hydra.job.env_set
             done = completed_record_of(self.task_function, template.task, job.overrides, output_dir,
                                        template.sweep_dir)
         if done is not None:  # resume: nothing to copy, configure or run
             ret.status, ret.return_value = JobStatus.COMPLETED, done
-            return ret
+            return ret, True
         if early is not None:
             template.set_fields(job, job_id)
+        self._begun = (template, output_dir, env)
+        return ret, False
+
+    def run(self, job: Job) -> Any:
+        from hydra.core.utils import JobStatus, env_override
+
+        from .task import cli_task
+
+        ret, finished = self.begin(job)
+        if finished:
+            return ret
+        template, output_dir, env = self._begun
         os.makedirs(output_dir, exist_ok=True)
         # the user's task gets its own copy, as from Hydra; the seedexp command's only reads it
         task_cfg = template.task if self.task_function is cli_task else copy.deepcopy(template.task)
@@ -338,33 +357,6 @@ def _small(ret: Any) -> Any:
     return ret
 
 
-_WORKER: dict[str, Any] = {}
-
-
-def _run_chunk(token: str, singleton_state: Any, task_function: Callable[[Any], Any], templates: dict[tuple, Any],
-               job_id: str, jobs: list[Job], hydra_logging: Any, verbose: Any, master: Any = None) -> list[Any]:
-    """A loky worker's batch: the same :class:`Runner`, kept warm for the sweep's later batches."""
-    from hydra.core.singleton import Singleton
-    from hydra.core.utils import configure_log, setup_globals
-
-    if _WORKER.get("token") != token:
-        setup_globals()
-        Singleton.set_state(singleton_state)
-        _WORKER.clear()
-        _WORKER.update(token=token, runner=Runner(task_function, job_id))
-    runner = _WORKER["runner"]
-    runner.add_templates(templates, master)
-    out = []
-    try:
-        for job in jobs:
-            out.append(_small(runner.run(job)))
-            if isinstance(out[-1]._return_value, dict) and "config_error" in out[-1]._return_value:
-                break  # what was asked cannot run: the rest of the chunk would say the same
-    finally:
-        configure_log(hydra_logging, verbose)
-    return out
-
-
 class FastPath:
     """The fast path of one sweep; :meth:`create` says whether the sweep's launcher allows it."""
 
@@ -378,6 +370,24 @@ class FastPath:
         self.runner = Runner(sweeper.launcher.task_function, "num" if n_jobs is None else "name_num")
         self.token = uuid.uuid4().hex
         self.skipped = 0
+        self.limits: tuple[str, float | None, int | None] | None = None  # isolation, timeout, memory (isolate())
+        self.supervised: Any = None  # seedexp.hydra.supervised.SupervisedRuns, made at the first run
+
+    def isolate(self) -> None:
+        """Read and check ``isolation``, ``timeout`` and ``memory_limit`` (one line naming a bad value), before any run."""
+        from ..errors import ConfigError
+        from .supervised import limits_of
+
+        self.limits = limits_of(self.config)
+        if self.limits[0] == "none" and self.n_jobs is not None:
+            raise ConfigError(f"isolation=none runs every run in the sweep's own process, one at a time, and the "
+                              f"joblib launcher asks for {self.n_jobs} worker processes; drop one of them")
+
+    def close(self) -> None:
+        """The sweep's end: stop its workers (no pool outlives the sweep)."""
+        if self.supervised is not None:
+            self.supervised.close()
+            self.supervised = None
 
     @classmethod
     def create(cls, sweeper: Any, config: Any, enabled: bool = True) -> "FastPath | None":
@@ -443,7 +453,17 @@ class FastPath:
         out: dict[int, Any] = {}
         if fast:
             try:
-                results = self._run_here(fast) if self.n_jobs is None else self._run_workers(fast)
+                if self.limits is None:
+                    self.isolate()
+                mode, timeout, memory = self.limits  # type: ignore[misc]
+                if mode == "none":
+                    results = self._run_here(fast)
+                else:  # supervised workers: a run that kills its process costs that run only
+                    if self.supervised is None:
+                        from .supervised import SupervisedRuns
+
+                        self.supervised = SupervisedRuns(self, self.n_jobs or 1, mode, timeout, memory)
+                    results = self.supervised.run(fast)
             finally:
                 hydra = self.config.hydra
                 configure_log(hydra.hydra_logging, hydra.verbose)
@@ -468,32 +488,4 @@ class FastPath:
             value = results[-1]._return_value
             if isinstance(value, dict) and "config_error" in value:
                 break  # what was asked cannot run: the sweep stops after this batch
-        return results
-
-    def _run_workers(self, jobs: list[Job]) -> list[Any]:
-        from hydra.core.singleton import Singleton
-        from joblib.externals.loky import get_reusable_executor
-
-        from ..frameworks.pyrandom import HASH_SEED
-
-        assert self.n_jobs is not None
-        size = max(1, min(32, math.ceil(len(jobs) / (self.n_jobs * 4))))
-        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-        executor = get_reusable_executor(max_workers=self.n_jobs, env={"PYTHONHASHSEED": HASH_SEED})
-        state = Singleton.get_state()
-        hydra = self.config.hydra
-        futures = []
-        for chunk in chunks:
-            templates = {j.structure: self.composed[j.structure] for j in chunk}
-            futures.append(executor.submit(_run_chunk, self.token, state, self.runner.task_function, templates,
-                                           self.runner.job_id, chunk, hydra.hydra_logging, hydra.verbose,
-                                           self.config))
-        results: list[Any] = []
-        try:
-            for future in futures:
-                results.extend(future.result())  # a worker that died raises here: the summary names the rest
-        finally:
-            for future in futures:
-                future.cancel()
-            concurrent.futures.wait(futures)  # the chunks already running finish before the summary is written
         return results

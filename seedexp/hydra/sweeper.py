@@ -36,6 +36,7 @@ from ..errors import ConfigError, RecordError, SeedexpError
 from ..record import MAX_RECORD_BYTES, RECORD_NAME, group_of
 from ..stats.summary import all_ok, lost_values_line
 from ..lifecycle import Outcome, run_sweep
+from ..supervise import FORK_LOCK
 from ..sweepdir import STOPPING_NAME, load_stopping, read_json, read_record, write_plan, write_stopping
 from .task import error_line, full_error, wrap_task
 
@@ -98,6 +99,8 @@ def pin_sweep_dir(config: Any, sweep_dir: Path) -> None:
 class _Progress(threading.Thread):
     """A live line (done / failed / ETA) fed by the records as they appear, on a terminal only."""
 
+    fork_safe = True  # it works under seedexp.supervise.FORK_LOCK: a worker is never forked mid-draw
+
     def __init__(self, sweep_dir: Path, total: int) -> None:
         super().__init__(name="seedexp-progress", daemon=True)
         self.sweep_dir, self.total = sweep_dir, total
@@ -124,11 +127,12 @@ class _Progress(threading.Thread):
         with tqdm(total=self.total, unit="run", desc="sweep", dynamic_ncols=True, leave=False) as bar:
             while True:
                 stopping = self.stop_event.wait(0.5)
-                self._scan()
-                bar.total = self.total  # an adaptive sweep plans batch by batch
-                bar.n = len(self.status)
-                bar.set_postfix(failed=sum(1 for s, _ in self.status.values() if s == "failed"), refresh=False)
-                bar.refresh()
+                with FORK_LOCK:
+                    self._scan()
+                    bar.total = self.total  # an adaptive sweep plans batch by batch
+                    bar.n = len(self.status)
+                    bar.set_postfix(failed=sum(1 for s, _ in self.status.values() if s != "ok"), refresh=False)
+                    bar.refresh()
                 if stopping:
                     break
 
@@ -181,6 +185,16 @@ class SweepDriver:
         check_config(value)
         return value
 
+    def _isolation(self) -> None:
+        """``isolation``, ``timeout``, ``memory_limit``: checked before any run (seedexp.hydra.supervised)."""
+        if self.fast is not None:
+            self.fast.isolate()
+        else:
+            from .supervised import refuse_limits
+
+            refuse_limits(self.config, "this sweep takes Hydra's per-job path (hydra.sweeper.fast=false, another "
+                                       "launcher, hydra.callbacks, or hydra.launcher.timeout)")
+
     def _report_options(self) -> dict[str, Any]:
         from omegaconf import OmegaConf
 
@@ -217,6 +231,7 @@ class SweepDriver:
             check_run_dirs_inside(planned, self._default_subdir())
         report_options = self._report_options()
         tracking = self._tracking()
+        self._isolation()
         pin_sweep_dir(self.config, sweep_dir)
         progress = _Progress(sweep_dir, len(planned)) if sys.stderr.isatty() else None
 
@@ -240,8 +255,12 @@ class SweepDriver:
         def explain(exc: Exception) -> str | None:  # a later job's overrides do not compose
             return error_line(exc) if isinstance(exc, (HydraException, OmegaConfBaseException)) else None
 
-        outcome = run_sweep(sweep_dir, launch, options=report_options, planned=None if adaptive else planned,
-                            prepare=prepare, tracking=tracking, explain=explain)
+        try:
+            outcome = run_sweep(sweep_dir, launch, options=report_options, planned=None if adaptive else planned,
+                                prepare=prepare, tracking=tracking, explain=explain)
+        finally:
+            if self.fast is not None:
+                self.fast.close()  # its workers end with the sweep
         del planned  # on disk now (sweep.json); an adaptive sweep keeps its own
         code = self._finish(sweep_dir, outcome)
         if adaptive is not None:

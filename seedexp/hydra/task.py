@@ -26,7 +26,8 @@ from ..core import RunSpec, code_identity, current_seeds, execute, one_line
 from ..seeds import SeedPlan
 
 #: Top-level keys of the ``seedexp`` command's config; another key there is a slip.
-CLI_KEYS = ("seed", "pin", "determinism", "resume", "report", "stop", "tracking", "experiment")
+CLI_KEYS = ("seed", "pin", "determinism", "resume", "report", "stop", "tracking", "isolation", "timeout",
+            "memory_limit", "experiment")
 
 #: Set on task functions seedexp already wrapped.
 WRAPPED = "__seedexp_task__"
