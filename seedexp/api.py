@@ -276,12 +276,9 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
 
 
 def _bar(total: int, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
+    from .supervise import progress_bar  # no monitor thread: a process with one is not forked
 
-    class Bar(tqdm):  # type: ignore[misc, valid-type]
-        monitor_interval = 0  # no monitor thread: a process with one is not forked (seedexp.supervise)
-
-    return Bar(total=total, unit="run", desc="sweep", disable=not enabled, leave=False)
+    return progress_bar(total=total, unit="run", desc="sweep", disable=not enabled, leave=False)
 
 
 def _supervised(run_one: Callable[..., Any], jobs: list, n_jobs: int, out_dir: Path, isolation: str,

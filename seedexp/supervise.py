@@ -58,7 +58,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from .errors import ConfigError
 
 __all__ = ["FORK_LOCK", "ISOLATION_MODES", "Death", "RunInfo", "Supervisor", "Task", "check_isolation", "check_limits",
-           "death_line", "fork_is_unsafe", "parse_memory", "record_death", "shared", "start_method"]
+           "death_line", "fork_is_unsafe", "parse_memory", "progress_bar", "record_death", "shared", "start_method"]
 
 log = logging.getLogger("seedexp.supervise")
 
@@ -194,6 +194,16 @@ def fork_is_unsafe() -> str | None:
         if name in sys.modules:
             return f"{name} is imported in this process (a multithreaded runtime)"
     return None
+
+
+def progress_bar(**kwargs: Any) -> Any:
+    """A ``tqdm.auto`` bar without tqdm's monitor thread (a process with that thread is not forked safely)."""
+    from tqdm.auto import tqdm
+
+    class Bar(tqdm):  # type: ignore[misc, valid-type]
+        monitor_interval = 0
+
+    return Bar(**kwargs)
 
 
 def start_method(isolation: str) -> str:
@@ -856,7 +866,7 @@ class Supervisor:
 
         parent_sock, child_sock = socket.socketpair()
         crash_r, crash_w = os.pipe()
-        env = dict(os.environ, PYTHONHASHSEED=HASH_SEED, **self.env)
+        env = {**os.environ, "PYTHONHASHSEED": HASH_SEED, **self.env}
         code = "from seedexp.supervise import _spawned; _spawned()"
         try:
             proc = subprocess.Popen([sys.executable, "-c", code, str(child_sock.fileno()), str(crash_w),

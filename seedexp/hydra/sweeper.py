@@ -122,7 +122,7 @@ class _Progress(threading.Thread):
                 self.status[path] = (status, mtime)
 
     def run(self) -> None:
-        from tqdm.auto import tqdm
+        from ..supervise import progress_bar as tqdm  # no monitor thread: the runs' workers are forked
 
         with tqdm(total=self.total, unit="run", desc="sweep", dynamic_ncols=True, leave=False) as bar:
             while True:
