@@ -39,6 +39,12 @@ Errors print one line (HYDRA_FULL_ERROR=1 shows the traceback). seedexp --versio
 
 SUBCOMMANDS = ("report", "compare", "plan", "verify", "variance", "help")
 
+#: Exit codes, the same for every subcommand: 0 = everything asked ran and every result is there;
+#: 1 = it ran, but a result is not (a run failed, crashed, timed out or is missing, a metric was NaN or
+#: inf, a record is unreadable, two runs differ in ``verify``): fix what the lines say and re-run the same
+#: command, which retries only those; 2 = what was asked cannot run (a bad value, option, file or
+#: directory): nothing, or only what came before the error, ran; 130 = interrupted (Ctrl-C).
+EXIT_RUNS = 1
 #: Exit code for what the user asked for that cannot run.
 EXIT_USAGE = 2
 
@@ -132,7 +138,8 @@ def _run_hydra(argv: Sequence[str]) -> int:
     from omegaconf.errors import OmegaConfBaseException
     from yaml import YAMLError
 
-    from .errors import SeedexpError
+    from .errors import SeedexpError, SweepError
+    from .hydra.sweeper import SweepStopped
     from .hydra.task import cli_task, error_line
     from .core import one_line
 
@@ -157,6 +164,10 @@ def _run_hydra(argv: Sequence[str]) -> int:
     except (SeedexpError, HydraException, OmegaConfBaseException, YAMLError) as exc:
         if full_error:
             raise
+        exc = getattr(exc, "error", exc) if isinstance(exc, SweepStopped) else exc  # what the sweeper raised
+        if isinstance(exc, SweepError):  # it ran, but not every planned run is ok: the summary lists them
+            print(f"seedexp: {one_line(str(exc), 1000)}", file=sys.stderr)
+            return EXIT_RUNS
         line = str(exc) if isinstance(exc, SeedexpError) else (_override_hint(exc) or error_line(exc))
         print(f"seedexp: error: {one_line(line, 1000)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
         return EXIT_USAGE

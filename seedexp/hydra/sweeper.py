@@ -32,7 +32,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from ..errors import ConfigError, RecordError, SeedexpError
+from hydra.errors import CompactHydraException
+
+from ..errors import ConfigError, RecordError, SeedexpError, SweepError
 from ..record import MAX_RECORD_BYTES, RECORD_NAME, group_of
 from ..stats.summary import all_ok, lost_values_line
 from ..lifecycle import Outcome, run_sweep
@@ -40,7 +42,7 @@ from ..supervise import FORK_LOCK
 from ..sweepdir import STOPPING_NAME, load_stopping, read_json, read_record, write_plan, write_stopping
 from .task import error_line, full_error, wrap_task
 
-__all__ = ["SweepDriver", "AdaptiveSweep", "wrap_task", "launcher_parallelism"]
+__all__ = ["SweepDriver", "AdaptiveSweep", "SweepStopped", "reported_to_hydra", "wrap_task", "launcher_parallelism"]
 
 #: The value of ``seed`` that makes a sweep adaptive.
 AUTO_SEED = "auto"
@@ -262,15 +264,17 @@ class SweepDriver:
             if self.fast is not None:
                 self.fast.close()  # its workers end with the sweep
         del planned  # on disk now (sweep.json); an adaptive sweep keeps its own
-        code = self._finish(sweep_dir, outcome)
+        code, line = self._finish(sweep_dir, outcome)
         if adaptive is not None:
             print(adaptive.final_line())
         stopped = outcome.exception
         if isinstance(stopped, KeyboardInterrupt) or (stopped is not None and full_error()
                                                       and not isinstance(stopped, SeedexpError)):
             raise stopped
-        if code != EXIT_OK:
-            raise SystemExit(code)
+        if code == EXIT_RUNS:
+            raise SweepError(line)
+        if code == EXIT_USAGE:
+            raise (stopped if isinstance(stopped, SeedexpError) and str(stopped) == line else ConfigError(line))
         return []  # the records are on disk; keeping every job's return would grow with the sweep
 
     def _launch_all(self, errors: list[str]) -> None:
@@ -288,25 +292,27 @@ class SweepDriver:
             if errors:  # what was asked cannot run: stop after this batch
                 break
 
-    def _finish(self, sweep_dir: Path, outcome: Outcome) -> int:
-        """Say what happened (errors, the summary) and return the exit code."""
+    def _finish(self, sweep_dir: Path, outcome: Outcome) -> tuple[int, str]:
+        """Say what happened (the summary, warnings); return the exit code and the line of its error.
+
+        The line is raised (:class:`~seedexp.errors.SweepError` for exit 1, another
+        :class:`~seedexp.errors.SeedexpError` for 2): Hydra prints it, the ``seedexp`` command too.
+        """
         if outcome.crash is not None:  # a worker died: not a usage error; the summary names the lost runs (exit 1)
             print(f"seedexp: {outcome.crash}", file=sys.stderr)
         lines, problem, summary = list(outcome.errors), outcome.problem, outcome.summary
         if problem is not None:  # what stopped the sweep and the summary it could not write: one line
             lines[-1:] = [f"{lines[-1]}; and {problem}"] if lines else [problem]
-        for line in lines:
-            print(f"seedexp: error: {line}", file=sys.stderr)
         if summary is None:
-            return EXIT_USAGE
+            return EXIT_USAGE, "; ".join(lines)
         for line in outcome.tracking:  # the sweep's own files are complete: a tracker that is down is one line
             print(f"seedexp: warning: {line}", file=sys.stderr)
         if outcome.errors:  # what was asked cannot run: the runs before the error are summarized, not judged
             print(f"partial summary ({summary.get('n_ok')} ok of {summary['n_runs']} planned run(s), written before "
                   f"the error): {sweep_dir / 'summary.md'}")
-            return EXIT_USAGE
+            return EXIT_USAGE, "; ".join(lines)
         print_summary(summary, sweep_dir)
-        return EXIT_OK if all_ok(summary) else EXIT_RUNS
+        return (EXIT_OK, "") if all_ok(summary) else (EXIT_RUNS, not_ok_line(summary))
 
 
 def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
@@ -315,15 +321,47 @@ def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
 
     print(to_markdown(summary))
     print(f"summary: {sweep_dir / 'summary.md'} (also summary.json, summary.csv, runs.csv, summary.png)")
-    not_ok = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_timed_out", "n_missing"))
-    if not_ok:
-        print(f"seedexp: {not_ok} of {summary.get('n_runs')} planned runs did not finish ok (listed above); "
-              "re-run the same command to run only those", file=sys.stderr)
-    lost = lost_values_line(summary)
-    if lost is not None:
-        print(f"seedexp: {lost}", file=sys.stderr)
     for problem in summary.get("corrupt") or []:
         print(f"seedexp: warning: {problem}", file=sys.stderr)
+
+
+def not_ok_line(summary: Mapping[str, Any]) -> str:
+    """The one line of a sweep that is not all ok: how many runs, how, and what a re-run does."""
+    parts = []
+    not_ok = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_timed_out", "n_missing"))
+    if not_ok:
+        how = ", ".join(f"{summary[f'n_{s}']} {s.replace('_', ' ')}" for s in ("failed", "crashed", "timed_out",
+                                                                               "missing") if summary.get(f"n_{s}"))
+        parts.append(f"{not_ok} of {summary.get('n_runs')} planned runs did not finish ok ({how}; listed above); "
+                     "re-run the same command to run only those")
+    lost = lost_values_line(summary)
+    if lost is not None:
+        parts.append(lost)
+    if summary.get("corrupt"):
+        parts.append(f"{len(summary['corrupt'])} result.json file(s) are not readable records (warned above)")
+    return "; and ".join(parts)
+
+
+class SweepStopped(CompactHydraException):
+    """A seedexp error leaving the sweeper, for Hydra to print as its one line (a compact exception: no traceback).
+
+    ``error`` is the :class:`~seedexp.errors.SeedexpError` (the ``seedexp`` command exits 1 for a
+    :class:`~seedexp.errors.SweepError`, 2 for the others). With ``HYDRA_FULL_ERROR=1`` Hydra shows
+    the traceback, the error's included.
+    """
+
+    def __init__(self, error: SeedexpError) -> None:
+        super().__init__(f"seedexp: {'' if isinstance(error, SweepError) else 'error: '}{error}")
+        self.error = error
+
+
+@contextmanager
+def reported_to_hydra() -> Iterator[None]:
+    """Around a sweeper's ``sweep``: a :class:`~seedexp.errors.SeedexpError` leaves as :class:`SweepStopped`."""
+    try:
+        yield
+    except SeedexpError as exc:
+        raise SweepStopped(exc) from exc
 
 
 # --------------------------------------------------------------------------- seed=auto

@@ -45,4 +45,7 @@ class SeedexpSweeper(BasicSweeper):
             super().validate_batch_is_legal(batch[:1])
 
     def sweep(self, arguments: List[str]) -> Any:
-        return self._driver.sweep(arguments, super().sweep)
+        from seedexp.hydra.sweeper import reported_to_hydra
+
+        with reported_to_hydra():  # a seedexp error is one line for Hydra to print (exit 1), not a traceback
+            return self._driver.sweep(arguments, super().sweep)
