@@ -117,6 +117,9 @@ class RunSpec:
     reseed : {"warn", "error"}
         What a reseed of a global generator by the experiment does
         (:mod:`seedexp.frameworks.reseeds`): recorded and warned, or an error at the call.
+    metrics_required : bool
+        False for a user's own Hydra task: one that returns nothing (as most Hydra
+        tasks do) makes an ``ok`` record without metrics, and a warning, not a failure.
     """
 
     seed: int | None
@@ -130,6 +133,7 @@ class RunSpec:
     config_hash: str = ""
     code: dict[str, Any] = field(default_factory=dict)
     reseed: str = "warn"
+    metrics_required: bool = True
 
 
 def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
@@ -271,7 +275,13 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
     series, series_token = start_series()  # seedexp.log / seeds.log record here (seedexp.series)
     try:
         result = take_series(call(), series)
-        record["metrics"], record["fingerprints"] = check_result(result, spec.experiment, series=bool(series))
+        if result is None and not spec.metrics_required and not series:
+            record["metrics"], record["fingerprints"] = {}, {}
+            record.setdefault("warnings", []).append(
+                "the task returned nothing: the run is recorded without metrics (return {'metric': number, ...} "
+                "for the summary's statistics)")
+        else:
+            record["metrics"], record["fingerprints"] = check_result(result, spec.experiment, series=bool(series))
         lost = [name for name, value in record["metrics"].items() if value is None]
         if lost:
             record.setdefault("warnings", []).append(nonfinite_warning(lost))

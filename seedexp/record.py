@@ -13,7 +13,8 @@ status             ``"ok"``, ``"failed"`` (the experiment raised), ``"running"``
                    its ``timeout``); the last two are written by the sweep's supervisor
                    (:mod:`seedexp.supervise`), completing the ``running`` marker
 experiment         the experiment's ``_target_``
-metrics            ``{name: float}`` (``null`` for NaN/inf, with a warning: a lost value); empty when failed
+metrics            ``{name: float}`` (``null`` for NaN/inf, with a warning: a lost value); empty when failed,
+                   or when a user's own Hydra task returned nothing (a warning says so)
 fingerprints       ``{name: str}``: hashes of artifacts (e.g. trained weights)
 seed               the master seed (an int of any size)
 seed_drawn         true when ``seed: null`` drew it from OS entropy

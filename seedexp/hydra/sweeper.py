@@ -151,13 +151,26 @@ class SweepDriver:
 
         self.sweeper, self.config = sweeper, config
         self.fast = FastPath.create(sweeper, config, enabled=fast)
+        self.returns: list[list[Any]] = []  # every batch's JobReturns, as Hydra's sweepers return them
 
     def launch(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> Iterable[Any]:
-        """Run a batch of jobs: the fast path where the launcher allows it (:mod:`seedexp.hydra.fast`)."""
+        """Run a batch of jobs: the fast path where the launcher allows it (:mod:`seedexp.hydra.fast`).
+
+        Each JobReturn is kept for :meth:`sweep` to return, its value cut to the
+        run's status (the record is on disk): a fast-path return holds no config.
+        """
+        from .fast import _small
+
         if self.fast is not None:
-            return self.fast.launch(batch, initial_job_idx)
-        self.sweeper.validate_batch_is_legal(batch)
-        return self.sweeper.launcher.launch(batch, initial_job_idx=initial_job_idx)
+            results: Iterable[Any] = self.fast.launch(batch, initial_job_idx)
+        else:
+            self.sweeper.validate_batch_is_legal(batch)
+            results = self.sweeper.launcher.launch(batch, initial_job_idx=initial_job_idx)
+        kept: list[Any] = []
+        self.returns.append(kept)
+        for r in results:
+            kept.append(_small(r))
+            yield r
 
     def _sweep_dir(self) -> Path:
         text = str(self.config.hydra.sweep.dir or "").strip()
@@ -275,7 +288,7 @@ class SweepDriver:
             raise SweepError(line)
         if code == EXIT_USAGE:
             raise (stopped if isinstance(stopped, SeedexpError) and str(stopped) == line else ConfigError(line))
-        return []  # the records are on disk; keeping every job's return would grow with the sweep
+        return [batch for batch in self.returns if batch]  # as Hydra's own sweepers: every job's return, by batch
 
     def _launch_all(self, errors: list[str]) -> None:
         sw = self.sweeper

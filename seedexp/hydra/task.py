@@ -303,6 +303,7 @@ def job_spec(cfg: Any, overrides: Sequence[str], run_dir: Path, sweep_dir: Path 
         prepare = prepare_user_task(user_fn, cfg)
     code = getattr(fn, USER_CODE, None) or code_identity(fn)
     spec, resume = spec_from_config(config, list(overrides), target, code)
+    spec.metrics_required = cli  # a user's Hydra task may return nothing, as Hydra tasks do
     if sweep_dir is not None:
         check_inside(run_dir, sweep_dir)
     return spec, resume, prepare
@@ -341,7 +342,7 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
     from omegaconf.errors import OmegaConfBaseException
 
     hc = HydraConfig.get()
-    sweeping = hc.mode == RunMode.MULTIRUN
+    sweeping = hc.mode != RunMode.RUN  # None in a programmatic Hydra.multirun (Hydra sets RUN for a single run)
     try:
         run_dir = Path(hc.runtime.output_dir)
         spec, resume, prepare = job_spec(cfg, list(hc.overrides.task), run_dir,
