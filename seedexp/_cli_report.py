@@ -56,9 +56,17 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{message} (see {self.prog} --help)")
 
 
+def _sweep_dir(text: str) -> Path:
+    """The sweep dir argument: an empty one would be the current directory, read and written over."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"the sweep dir is {text!r} (empty), which would be the current directory; give the sweep's "
+                          "directory, e.g. seedexp report multirun/2026-01-31/12-00-00 (or . for this one)")
+    return Path(text)
+
+
 def _parser(name: str, description: str) -> _Parser:
     parser = _Parser(prog=f"seedexp {name}", description=description)
-    parser.add_argument("sweep_dir", type=Path, help="the sweep directory (hydra.sweep.dir)")
+    parser.add_argument("sweep_dir", type=_sweep_dir, help="the sweep directory (hydra.sweep.dir)")
     return parser
 
 

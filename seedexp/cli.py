@@ -11,7 +11,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, NoReturn, Sequence
 
 USAGE = """\
 usage: seedexp [-m] [OVERRIDE ...]          run an experiment, or a sweep with -m
@@ -80,6 +81,13 @@ def _check_argv(argv: Sequence[str]) -> None:
     """Slips Hydra would misread: an empty run/sweep dir (it writes into the cwd)."""
     from .errors import ConfigError
 
+    args = list(argv)
+    for i, arg in enumerate(args):
+        given = args[i + 1] if arg in ("--config-dir", "-cd") and i + 1 < len(args) else \
+            arg.split("=", 1)[1] if arg.startswith(("--config-dir=", "-cd=")) else None
+        if given is not None and Path(given).exists() and not Path(given).is_dir():
+            raise ConfigError(f"--config-dir {given} is a file, not a directory; give the directory that holds "
+                              "config.yaml or experiment/NAME.yaml")
     for arg in argv:
         key, sep, value = arg.partition("=")
         if sep and key.lstrip("+~") in _DIR_KEYS and not value.strip().strip("'\"").strip():
@@ -104,6 +112,17 @@ def _override_hint(exc: BaseException) -> str | None:
     hint = f"did you mean the subcommand '{close[0]}'? (it comes first: seedexp {close[0]} ...)" if close else \
         "overrides are KEY=VALUE, e.g. seed=3 or experiment=imbalanced_clf"
     return f"'{word}' is neither an override nor a subcommand; {hint}"
+
+
+def _null_group(argv: Sequence[str]) -> str:
+    """The line for a config group set to null (``experiment=null``): Hydra's own names no override."""
+    nulls = [a.split("=", 1)[0].lstrip("+~") for a in argv
+             if "=" in a and a.split("=", 1)[1].strip().lower() in ("null", "none", "~")]
+    groups = [k for k in nulls if k == "experiment" or "/" in k] or nulls or ["a config group"]
+    key = groups[0]
+    return (f"{key}=null: a config group takes the name of one of its configs, not null, e.g. "
+            f"{key}={'imbalanced_clf' if key == 'experiment' else 'NAME'} (`seedexp --help` lists them); "
+            f"to drop it from the defaults use ~{key}")
 
 
 def _io_line(exc: OSError, what_to_do: str, where: str | None = None) -> str:
@@ -170,6 +189,11 @@ def _run_hydra(argv: Sequence[str]) -> int:
             return EXIT_RUNS
         line = str(exc) if isinstance(exc, SeedexpError) else (_override_hint(exc) or error_line(exc))
         print(f"seedexp: error: {one_line(line, 1000)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # Hydra's defaults list refuses a config group set to null (experiment=null)
+        if full_error or "Config group override must be" not in str(exc):
+            raise
+        print(f"seedexp: error: {_null_group(argv)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # Hydra's own files (.hydra/*.yaml) or the sweep's, on a full or read-only disk
         if full_error:
@@ -244,7 +268,35 @@ def _parse(parser, argv: Sequence[str]):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``seedexp`` command. Returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    with _one_line_warnings():
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+@contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """seedexp's own warnings as one ``seedexp: warning: ...`` line on stderr (others as Python prints them)."""
+    import warnings
+
+    from .errors import SeedexpWarning
+
+    shown = warnings.showwarning
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if isinstance(category, type) and issubclass(category, SeedexpWarning):
+            from .core import one_line
+
+            print(f"seedexp: warning: {one_line(str(message), 1000)}", file=file or sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] in (["--version"], ["-V"]):
         print(f"seedexp {_version()}")
         return 0

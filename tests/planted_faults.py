@@ -55,6 +55,8 @@ KINDS = {
     "only_fingerprints": lambda: {"fingerprints": {"weights": "abc"}},
     "none": lambda: None,
     "tuple": lambda: (1.0, 2.0),
+    "nan_metric": lambda: {"score": float("nan"), "other": 1.0},
+    "huge_int_metric": lambda: {"score": 10 ** 999, "other": 1.0},  # no float holds it: inf
 }
 
 

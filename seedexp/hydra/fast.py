@@ -379,6 +379,13 @@ class FastPath:
         from .supervised import limits_of
 
         self.limits = limits_of(self.config)
+        if self.n_jobs is not None:
+            from omegaconf import OmegaConf
+
+            given = OmegaConf.select(self.config, "hydra.launcher.n_jobs", default=None)
+            if isinstance(given, bool) or not isinstance(given, int) or given == 0:
+                raise ConfigError(f"hydra.launcher.n_jobs={given!r}: joblib runs jobs on that many workers; give a "
+                                  "number >= 1, or -1 for one per CPU (-2: all but one...)")
         if self.limits[0] == "none" and self.n_jobs is not None:
             raise ConfigError(f"isolation=none runs every run in the sweep's own process, one at a time, and the "
                               f"joblib launcher asks for {self.n_jobs} worker processes; drop one of them")

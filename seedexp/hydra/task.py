@@ -95,6 +95,9 @@ def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment
         reseed=str(determinism.get("reseed") or "warn"),
     )
     SeedPlan(spec.seed, pins=spec.pins)  # validate seed and pins now: one line naming the bad one
+    from ..supervise import check_limits
+
+    check_limits(config.get("isolation", "process"), config.get("timeout"), config.get("memory_limit"))  # a typo
     return spec, parse_bool(config.get("resume", True), "resume")
 
 
@@ -128,6 +131,19 @@ def error_line(exc: BaseException) -> str:
         hint = f" (did you mean '{close[0]}'?)" if close and close[0] != key else ""
         return (f"'{key}' is not a setting of this config{hint}; `seedexp --cfg job` shows the settings "
                 "(add a new key with +KEY=VALUE only if your code reads it)")
+    lexer = re.search(r"(?:LexerNoViableAltException|token recognition error)[^:]*: ([^\n;]+)", text)
+    if lexer and "=" in lexer.group(1):
+        key, _, value = lexer.group(1).strip().partition("=")
+        quoted = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return (f"{key}={value}: the value has characters Hydra's override grammar does not take unquoted (letters "
+                f"beyond ASCII, spaces, some symbols): quote it, {key}={quoted} (in a shell: \"{key}={quoted}\")")
+    merging = re.search(r"Error merging override (\S+)", text)
+    if merging:
+        cause = exc.__cause__ or exc.__context__
+        why = one_line(str(cause), 200) if cause is not None else ""
+        key = merging.group(1).split("=", 1)[0].lstrip("+~")
+        return (f"cannot set {merging.group(1)}{f' ({why})' if why else ''}: the value does not fit what {key} holds "
+                f"in the config; `seedexp --cfg job` shows the settings and their values")
     ambiguous = re.search(r"Ambiguous value for argument '([^']+)'", text)
     if ambiguous:
         return (f"{ambiguous.group(1)} gives several values: add -m (--multirun) to run one job per value, "
@@ -364,6 +380,8 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
         if record["status"] == "ok":
             shown = " ".join(f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in record["metrics"].items())
             print(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir / 'result.json'}")
+            if any(v is None for v in record["metrics"].values()):
+                raise SystemExit(1)  # a value is NaN or inf: lost (its warning says which)
         else:
             raise SystemExit(1)
     return record
