@@ -34,8 +34,11 @@ root, summary.md / summary.json / summary.csv / runs.csv / summary.png. Re-runni
 sweep command resumes it. Your own experiments: --config-dir DIR with DIR/experiment/NAME.yaml
 (`_target_: your_module.run`), or DIR/config.yaml with `defaults: [seedexp, _self_]`.
 Settings: seed, pin.STREAM, determinism.strict, determinism.threads, resume, report.*, stop.*
-(seed=auto), tracking.*; every one with its default: seedexp --cfg job.
-Errors print one line (HYDRA_FULL_ERROR=1 shows the traceback). seedexp --version.
+(seed=auto), tracking.*, isolation (process: each run of a sweep in a supervised worker, so a
+crash costs that run only; none: in this process), timeout, memory_limit; every one with its
+default: seedexp --cfg job. Errors print one line (HYDRA_FULL_ERROR=1 shows the traceback).
+Exit: 0 all ok; 1 it ran but a result is not there (listed; the same command retries only
+those); 2 what was asked cannot run; 130 interrupted. seedexp --version.
 """
 
 SUBCOMMANDS = ("report", "compare", "plan", "verify", "variance", "help")
