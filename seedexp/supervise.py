@@ -297,8 +297,10 @@ def record_death(run: RunInfo, death: Death) -> str | None:
         return None
     directory = Path(run.run_dir)
     record = existing_record(directory)
-    if record is None or record.get("status") != "running" or record.get("seed") != run.seed \
-            or record.get("group") != run.group:
+    if record is None or record.get("status") != "running" or record.get("group") != run.group \
+            or (run.seed is not None and record.get("seed") != run.seed):
+        if not isinstance(run.seed, int) or isinstance(run.seed, bool):
+            return None  # no marker, and the seed is not known here (an interpolation): the summary says missing
         record = {"schema": SCHEMA, "status": "running", "experiment": run.experiment, "metrics": {},
                   "fingerprints": {}, "seed": run.seed, "overrides": list(run.overrides), "group": run.group,
                   "host": host_info(), "duration_s": None}

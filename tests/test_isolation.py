@@ -114,7 +114,7 @@ def test_limits_are_checked_before_any_run(tmp_path):
     assert check_limits("process", None, None) == ("process", None, None)
 
 
-@pytest.mark.fast
+@pytest.mark.integration  # it forks a worker
 def test_isolation_none_runs_in_this_process(tmp_path):
     pids = seedexp.sweep(_pid, seeds=2, out=tmp_path / "none", progress=False, isolation="none")
     here = {r["metrics"]["pid"] for r in pids.runs}
@@ -146,7 +146,7 @@ def test_a_spawned_worker_gets_a_function_made_here(tmp_path):
         assert [r["metrics"]["value"] for r in here.runs] == values
 
 
-@pytest.mark.fast
+@pytest.mark.integration  # it forks a worker
 def test_breakpoint_in_a_worker_says_to_use_isolation_none(tmp_path):
     def stops(seeds):
         breakpoint()
@@ -157,7 +157,7 @@ def test_breakpoint_in_a_worker_says_to_use_isolation_none(tmp_path):
     assert failure["type"] == "RuntimeError" and "isolation=none" in failure["message"]
 
 
-@pytest.mark.fast
+@pytest.mark.integration  # it forks a worker
 def test_supervisor_relays_output_and_reuses_its_worker(capfd):
     with Supervisor(1) as pool:
         pool.share("say", _say)
@@ -209,3 +209,34 @@ def test_seedexp_command_survives_every_fault_and_a_rerun_runs_only_the_lost_see
     said = [ln for ln in again.stderr.splitlines() if ln.strip()]
     assert len(said) == 5 and all("in an earlier attempt" in ln for ln in said), again.stderr  # not the failed one
     assert "seed=7 timed out in an earlier attempt (no result after timeout=2 s" in again.stderr
+
+
+@pytest.mark.fast
+def test_a_process_with_another_thread_is_not_forked_but_ours_and_bars_do_not_count():
+    import threading
+
+    from seedexp.supervise import FORK_LOCK, fork_is_unsafe, progress_bar, start_method
+
+    assert fork_is_unsafe() is None and start_method("process") == "fork"
+    bar = progress_bar(total=3, disable=False)  # tqdm's monitor thread would make this process unsafe to fork
+    try:
+        assert fork_is_unsafe() is None
+    finally:
+        bar.close()
+    stop = threading.Event()
+
+    class Ours(threading.Thread):
+        fork_safe = True  # works under FORK_LOCK, as the sweep's progress line does
+
+    for thread, unsafe in ((threading.Thread(target=stop.wait, name="user-thread"), True), (Ours(target=stop.wait), False)):
+        thread.start()
+        try:
+            why = fork_is_unsafe()
+            assert (why is not None and "user-thread" in why) if unsafe else why is None
+            assert start_method("process") == ("spawn" if unsafe else "fork")
+            assert start_method("fork") == "fork"  # forced
+        finally:
+            stop.set()
+            thread.join()
+            stop.clear()
+    assert not FORK_LOCK.locked()
