@@ -47,7 +47,6 @@ import logging
 import os
 import pickle
 import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +55,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from ._workers import (_DUMP_SIGNAL, _SIGNAL_HINTS, FORK_LOCK, TAIL_CHARS, WorkerProcess, _signal_name, fork_is_unsafe,
                        fork_worker, progress_bar, shared, spawn_worker, start_method, where_it_stopped)
 from .errors import ConfigError
+from .redact import redact_text
 
 __all__ = ["FORK_LOCK", "ISOLATION_MODES", "Death", "RunInfo", "Supervisor", "Task", "check_isolation", "check_limits",
            "death_line", "fork_is_unsafe", "parse_memory", "progress_bar", "record_death", "shared", "start_method"]
@@ -565,7 +565,8 @@ class Supervisor:
         worker.drain(0.05)
         task_id, task = worker.queue.popleft()
         death.duration_s = time.monotonic() - worker.started
-        death.log_tail, death.stack = worker.tail_text(task_id), worker.dump_text()
+        # what the run printed may quote a secret it was given: the record and every line get it masked
+        death.log_tail, death.stack = redact_text(worker.tail_text(task_id)), redact_text(worker.dump_text())
         spot = where_it_stopped(death.stack)
         if spot is not None:
             death.cause += f", in {spot}"

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, TESTS, read_json, run_seedexp
-from test_bad_inputs import CONF, ENV, RECORD, assert_error, known_gap, lines, snapshot
+from test_bad_inputs import CONF, ENV, RECORD, assert_error, lines, snapshot
 
 SIX = "seed=range(0,6)"
 LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}

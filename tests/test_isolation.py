@@ -11,10 +11,7 @@ command again runs only the six lost seeds (each fault happens once, so they are
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import warnings
@@ -24,7 +21,7 @@ import pytest
 
 import planted_faults
 import seedexp
-from conftest import ROOT, TESTS, read_json, run_seedexp
+from conftest import TESTS, read_json, run_seedexp
 from seedexp.errors import ConfigError, SeedexpWarning
 from seedexp.supervise import RunInfo, Supervisor, Task, check_limits, parse_memory
 
