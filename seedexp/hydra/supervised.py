@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from ..console import log as console
 from ..errors import ConfigError
-from ..redact import redact_text
+from ..redact import redact_overrides, redact_text
 from ..supervise import RunInfo, Supervisor, Task, check_limits, death_line
 from . import _compat
 from .task import config_error, small_return
@@ -101,7 +101,7 @@ class SupervisedRuns:
                     stop = config_error(_compat.job_value(ret)) is not None
                     continue
                 seed = dict(job.values).get("seed")
-                info = RunInfo(ret.seedexp_output_dir, seed, group_of(job.overrides), list(job.overrides))
+                info = RunInfo(ret.seedexp_output_dir, seed, group_of(job.overrides), redact_overrides(job.overrides))
                 yield Task(_JOB, (job,), info, tag=ret)
 
         def died(task: Task, death: Any) -> None:
