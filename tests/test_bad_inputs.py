@@ -366,6 +366,7 @@ def test_experiment_calls_sys_exit(sweep, capsys, code, shown):
 NONFINITE_CASES = {"metric_nan": "nan_metric", "metric_int_beyond_float_range": "huge_int_metric"}
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name", list(NONFINITE_CASES))
 def test_metric_json_cannot_hold_is_a_lost_value(sweep, capsys, name):
     rc, out, err = cli(capsys, *CONF, "experiment=misbehaves", f"experiment.kind={NONFINITE_CASES[name]}",
@@ -392,6 +393,7 @@ def test_a_sweep_with_a_nan_metric_counts_it_lost_and_exits_1(sweep):
     sweep.intact()
 
 
+@pytest.mark.fast
 def test_a_config_value_json_cannot_hold_is_recorded_as_text(sweep, capsys):
     rc, _, err = cli(capsys, *CONF, "experiment=noisy_score", "experiment.sd=1e999", "hydra.run.dir=r")
     record = read_json(sweep.cwd / "r" / RECORD)  # was: no record at all (ValueError writing the marker)
