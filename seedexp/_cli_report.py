@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from .stats.options import DEFAULTS, Options, check_options, option_label
+from .stats.summary import all_ok, lost_values_line
 from .sweepdir import aggregate, load_summary, reader_lock
 from .errors import ConfigError
 
@@ -55,9 +56,17 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{message} (see {self.prog} --help)")
 
 
+def _sweep_dir(text: str) -> Path:
+    """The sweep dir argument: an empty one would be the current directory, read and written over."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"the sweep dir is {text!r} (empty), which would be the current directory; give the sweep's "
+                          "directory, e.g. seedexp report multirun/2026-01-31/12-00-00 (or . for this one)")
+    return Path(text)
+
+
 def _parser(name: str, description: str) -> _Parser:
     parser = _Parser(prog=f"seedexp {name}", description=description)
-    parser.add_argument("sweep_dir", type=Path, help="the sweep directory (hydra.sweep.dir)")
+    parser.add_argument("sweep_dir", type=_sweep_dir, help="the sweep directory (hydra.sweep.dir)")
     return parser
 
 
@@ -95,9 +104,13 @@ def print_summary(summary: dict[str, Any], markdown: str, written_to: Path | Non
     if written_to is not None:
         print(f"summary: {written_to / 'summary.md'} (also summary.html, summary.json, summary.csv, runs.csv, summary.png)")
     if summary["n_not_ok"]:
-        parts = ", ".join(f"{summary[f'n_{s}']} {s}" for s in ("failed", "crashed", "missing") if summary[f"n_{s}"])
+        parts = ", ".join(f"{summary[f'n_{s}']} {s.replace('_', ' ')}" for s in ("failed", "crashed", "timed_out", "missing")
+                          if summary.get(f"n_{s}"))
         print(f"seedexp: {summary['n_not_ok']} of {summary['n_runs']} runs are not ok ({parts}; listed above); "
               "re-run the same command to retry only those", file=sys.stderr)
+    lost = lost_values_line(summary)
+    if lost is not None:
+        print(f"seedexp: {lost}", file=sys.stderr)
     for problem in summary.get("corrupt", []):
         print(f"seedexp: warning: {problem}", file=sys.stderr)
 
@@ -154,7 +167,7 @@ def main_report(argv: Sequence[str]) -> int:
         check_config(ns.tracking)
         for line in send(ns.sweep_dir, summary, ns.tracking):
             print(f"seedexp report: warning: {line}", file=sys.stderr)
-    return 1 if summary["n_not_ok"] or summary.get("corrupt") else 0
+    return 0 if all_ok(summary) else 1
 
 
 def _open_page(page: Path) -> None:

@@ -24,7 +24,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from .errors import ConfigError, RecordError
 from .record import config_hash, group_of
 from .redact import redact_config, redact_overrides, remember
-from .core import RunSpec, code_identity, execute
+from .code_identity import code_identity
+from .core import RunSpec, execute
 
 __all__ = ["run", "sweep", "summarize", "Summary"]
 
@@ -129,22 +130,21 @@ def _seeds(seeds: int | Iterable[int]) -> list[int]:
     return values
 
 
-def _run_chunk(fn: Callable[..., Any], jobs: list[tuple[dict[str, Any], int]], out: str, pins: Any, strict: bool,
-               threads: Any, resume: bool, code: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run several jobs in one worker process (fewer round trips: warm workers, batches)."""
-    results = []
-    for params, seed in jobs:
-        spec = _spec(fn, seed, params, pins, strict, threads, code)
-        record = execute(spec, lambda plan, p=params: functools.partial(fn, plan, **p), _run_dir(Path(out), spec),
-                         resume=resume, quiet=True)
-        results.append({"seed": record["seed"], "group": record["group"], "status": record["status"]})
-    return results
+def _run_one(fn: Callable[..., Any], out: str, pins: Any, strict: bool, threads: Any, resume: bool,
+             code: dict[str, Any], params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One run of a sweep (in a supervised worker, or in this process with ``isolation="none"``)."""
+    spec = _spec(fn, seed, params, pins, strict, threads, code)
+    record = execute(spec, lambda plan: functools.partial(fn, plan, **params), _run_dir(Path(out), spec),
+                     resume=resume, quiet=True)
+    return {"seed": record["seed"], "group": record["group"], "status": record["status"]}
 
 
 def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30, params: Mapping[str, Sequence[Any]] | None = None,
           *, n_jobs: int = 1, out: str | os.PathLike | None = None, pins: Mapping[str, int] | None = None,
           strict: bool = False, threads: int | None = None, resume: bool = True, progress: bool = True,
-          report: Mapping[str, Any] | None = None, tracking: Any = None, task: str | None = None) -> "Summary":
+          report: Mapping[str, Any] | None = None, tracking: Any = None, task: str | None = None,
+          isolation: str = "process", timeout: float | None = None,
+          memory_limit: int | str | None = None) -> "Summary":
     """Run ``fn`` for every seed and every combination of ``params``; summarize.
 
     Parameters
@@ -158,7 +158,7 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
         Values to sweep: ``{"model": ["rf", "lr"]}`` gives one group per value, each
         run with every seed, so groups are compared seed by seed.
     n_jobs : int
-        Worker processes (joblib/loky; batches of runs per worker). Results are
+        Runs at once, each in its own supervised worker process. Results are
         bitwise equal to ``n_jobs=1``: every run resets every global RNG.
     out : path, optional
         The sweep directory (default ``multirun/<fn name>``): one run dir per
@@ -180,15 +180,43 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
         A benchmark: the key of ``params`` whose values are the tasks (data sets,
         environments), e.g. ``"dataset"``. The other keys make the methods, compared
         across tasks (``report.task``; see :mod:`seedexp.stats.benchmark`).
+    isolation : {"process", "none", "fork", "spawn"}
+        ``"process"``: every run in a warm worker process that the sweep
+        supervises (:mod:`seedexp.supervise`), so a run that crashes (``os._exit``,
+        a segfault, the OOM killer) or passes its limits costs that run only: its
+        record says ``crashed`` or ``timed_out`` with the cause and its last output,
+        a warning names it, and the sweep goes on. ``"none"``: every run in this
+        process, one after another (for a debugger: ``breakpoint()`` works here).
+        ``"fork"``/``"spawn"`` force how workers start (``"process"`` forks where it
+        is safe). With ``"spawn"``, ``fn`` is sent with cloudpickle.
+    timeout : float, optional
+        Seconds a run may take; past it the run is stopped and recorded ``timed_out``.
+    memory_limit : int or str, optional
+        Resident memory a run's worker may use (bytes, or ``"8GB"``, ``"512MiB"``);
+        past it the run is stopped and recorded ``crashed``.
 
     Returns
     -------
     Summary
         The table (``.to_pandas()``), the paired comparisons, every run; shown
-        as a table in Jupyter.
+        as a table in Jupyter. ``.ok`` is False when a run failed, crashed, timed
+        out or is missing; a re-run of the same call runs only those.
+
+    Examples
+    --------
+    >>> import os, tempfile, warnings, seedexp
+    >>> def noisy(seeds, scale=1.0):
+    ...     if seeds.master == 2:
+    ...         os._exit(1)  # the run's process dies: this run is lost, not the sweep
+    ...     return {"value": scale * seeds.generator("init").normal()}
+    >>> with warnings.catch_warnings(record=True):  # one SeedexpWarning names the crashed run
+    ...     s = seedexp.sweep(noisy, seeds=4, out=tempfile.mkdtemp(), progress=False)
+    >>> s.ok, [r["status"] for r in s.runs]
+    (False, ['ok', 'ok', 'crashed', 'ok'])
     """
     from .stats.options import check_options
     from .lifecycle import run_sweep
+    from .supervise import check_limits
 
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ConfigError(f"n_jobs={n_jobs!r} must be an integer >= 1")
@@ -197,6 +225,10 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
             raise ConfigError(f"task={task!r} is not a key of params; the swept keys are: "
                               f"{', '.join(params or {}) or '(none)'}")
         report = {**dict(report or {}), "task": task}
+    isolation, timeout, memory = check_limits(isolation, timeout, memory_limit)
+    if isolation == "none" and n_jobs > 1:
+        raise ConfigError(f"isolation='none' runs every run in this process, one at a time, and n_jobs={n_jobs} "
+                          "asks for worker processes; drop one of them")
     options = check_options(report)  # before any run: a typo here must not cost the sweep
     if tracking is not None:
         from .tracking import check_config
@@ -210,16 +242,18 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
     for p, s in jobs:
         spec = _spec(fn, s, p, pins, strict, threads, code)
         planned.append({"group": spec.group, "seed": s, "overrides": spec.overrides})
+    run_one = functools.partial(_run_one, fn, str(out_dir), pins, strict, threads, resume, code)
 
     def launch(errors: list[str]) -> None:
         bar = _bar(len(jobs), progress)
         try:
-            if n_jobs == 1:
-                for job in jobs:
-                    _run_chunk(fn, [job], str(out_dir), pins, strict, threads, resume, code)
+            if isolation == "none":
+                for params_, seed in jobs:
+                    run_one(params_, seed)
                     bar.update(1)
             else:
-                _parallel(fn, jobs, n_jobs, str(out_dir), pins, strict, threads, resume, code, bar)
+                _supervised(run_one, jobs, n_jobs, out_dir, isolation, timeout, memory, resume, bar,
+                            lambda p, s: _spec(fn, s, p, pins, strict, threads, code))
         finally:
             bar.close()
 
@@ -240,21 +274,43 @@ def sweep(fn: Callable[..., Mapping[str, Any]], seeds: int | Iterable[int] = 30,
 
 
 def _bar(total: int, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
+    from .supervise import progress_bar  # no monitor thread: a process with one is not forked
 
-    return tqdm(total=total, unit="run", desc="sweep", disable=not enabled, leave=False)
+    return progress_bar(total=total, unit="run", desc="sweep", disable=not enabled, leave=False)
 
 
-def _parallel(fn: Any, jobs: list, n_jobs: int, out: str, pins: Any, strict: bool, threads: Any, resume: bool,
-              code: dict, bar: Any) -> None:
-    """Batches of runs on warm loky workers, every worker under PYTHONHASHSEED=0 (:mod:`seedexp.pool`)."""
-    from . import pool
+def _supervised(run_one: Callable[..., Any], jobs: list, n_jobs: int, out_dir: Path, isolation: str,
+                timeout: float | None, memory: int | None, resume: bool, bar: Any,
+                spec_of: Callable[[dict, int], RunSpec]) -> None:
+    """Every run in a supervised worker (``n_jobs`` of them); a run whose worker dies is recorded and warned about.
 
-    workers = pool.executor(n_jobs)
-    futures = {workers.submit(_run_chunk, fn, chunk, out, pins, strict, threads, resume, code): len(chunk)
-               for chunk in pool.chunks(jobs, n_jobs)}
-    # a worker that died raises here, once no worker runs; the summary still names the missing runs
-    pool.gather(workers, list(futures), lambda future, _: bar.update(futures[future]), ordered=False)
+    ``run_one(params, seed)`` runs in the worker (:func:`_run_one`); a run whose
+    record is complete (``resume``) wakes no worker. Used by :func:`sweep` and
+    by the tuning study's runner (:mod:`seedexp.tuning.api`).
+    """
+    import warnings
+
+    from .core import resumed_record
+    from .errors import SeedexpWarning
+    from .record import RECORD_NAME
+    from .supervise import RunInfo, Supervisor, Task, death_line
+
+    def tasks() -> Iterable[Task]:
+        for params, seed in jobs:
+            spec = spec_of(params, seed)
+            run_dir = _run_dir(out_dir, spec)
+            if resume and (run_dir / RECORD_NAME).is_file() and resumed_record(run_dir, spec) is not None:
+                bar.update(1)  # done: no worker needed
+                continue
+            yield Task("run", (params, seed), RunInfo(str(run_dir), seed, spec.group, spec.overrides, spec.experiment))
+
+    def died(task: Any, death: Any) -> None:
+        warnings.warn(f"seedexp: {death_line(task.run, death)}", SeedexpWarning, stacklevel=4)
+
+    with Supervisor(n_jobs, isolation=isolation, timeout=timeout, memory_limit=memory) as pool:
+        pool.share("run", run_one)
+        for _ in pool.map(tasks(), on_death=died):
+            bar.update(1)
 
 
 class Summary:

@@ -11,7 +11,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, NoReturn, Sequence
 
 USAGE = """\
 usage: seedexp [-m] [OVERRIDE ...]          run an experiment, or a sweep with -m
@@ -33,12 +34,21 @@ root, summary.md / summary.html / summary.json / summary.csv / runs.csv / summar
 sweep command resumes it. Your own experiments: --config-dir DIR with DIR/experiment/NAME.yaml
 (`_target_: your_module.run`), or DIR/config.yaml with `defaults: [seedexp, _self_]`.
 Settings: seed, pin.STREAM, determinism.strict, determinism.threads, resume, report.*, stop.*
-(seed=auto), tracking.*; every one with its default: seedexp --cfg job.
-Errors print one line (HYDRA_FULL_ERROR=1 shows the traceback). seedexp --version.
+(seed=auto), tracking.*, isolation (process: each run of a sweep in a supervised worker, so a
+crash costs that run only; none: in this process), timeout, memory_limit; every one with its
+default: seedexp --cfg job. Errors print one line (HYDRA_FULL_ERROR=1 shows the traceback).
+Exit: 0 all ok; 1 it ran but a result is not there (listed; the same command retries only
+those); 2 what was asked cannot run; 130 interrupted. seedexp --version.
 """
 
 SUBCOMMANDS = ("report", "compare", "plan", "verify", "variance", "help")
 
+#: Exit codes, the same for every subcommand: 0 = everything asked ran and every result is there;
+#: 1 = it ran, but a result is not (a run failed, crashed, timed out or is missing, a metric was NaN or
+#: inf, a record is unreadable, two runs differ in ``verify``): fix what the lines say and re-run the same
+#: command, which retries only those; 2 = what was asked cannot run (a bad value, option, file or
+#: directory): nothing, or only what came before the error, ran; 130 = interrupted (Ctrl-C).
+EXIT_RUNS = 1
 #: Exit code for what the user asked for that cannot run.
 EXIT_USAGE = 2
 
@@ -74,6 +84,13 @@ def _check_argv(argv: Sequence[str]) -> None:
     """Slips Hydra would misread: an empty run/sweep dir (it writes into the cwd)."""
     from .errors import ConfigError
 
+    args = list(argv)
+    for i, arg in enumerate(args):
+        given = args[i + 1] if arg in ("--config-dir", "-cd") and i + 1 < len(args) else \
+            arg.split("=", 1)[1] if arg.startswith(("--config-dir=", "-cd=")) else None
+        if given is not None and Path(given).exists() and not Path(given).is_dir():
+            raise ConfigError(f"--config-dir {given} is a file, not a directory; give the directory that holds "
+                              "config.yaml or experiment/NAME.yaml")
     for arg in argv:
         key, sep, value = arg.partition("=")
         if sep and key.lstrip("+~") in _DIR_KEYS and not value.strip().strip("'\"").strip():
@@ -100,6 +117,17 @@ def _override_hint(exc: BaseException) -> str | None:
     return f"'{word}' is neither an override nor a subcommand; {hint}"
 
 
+def _null_group(argv: Sequence[str]) -> str:
+    """The line for a config group set to null (``experiment=null``): Hydra's own names no override."""
+    nulls = [a.split("=", 1)[0].lstrip("+~") for a in argv
+             if "=" in a and a.split("=", 1)[1].strip().lower() in ("null", "none", "~")]
+    groups = [k for k in nulls if k == "experiment" or "/" in k] or nulls or ["a config group"]
+    key = groups[0]
+    return (f"{key}=null: a config group takes the name of one of its configs, not null, e.g. "
+            f"{key}={'imbalanced_clf' if key == 'experiment' else 'NAME'} (`seedexp --help` lists them); "
+            f"to drop it from the defaults use ~{key}")
+
+
 def _io_line(exc: OSError, what_to_do: str, where: str | None = None) -> str:
     """One line for an I/O error: the path (the file, else ``where``), what failed, and what to do."""
     path = exc.filename or where
@@ -124,7 +152,7 @@ def _hydra_dir(argv: Sequence[str]) -> str | None:
 def _run_hydra(argv: Sequence[str]) -> int:
     """Run the Hydra app (one run, or a sweep with -m) and return its exit code."""
     from .core import one_line
-    from .errors import SeedexpError
+    from .errors import SeedexpError, SweepError
     from .hydra.command import error_text, run_app, usage_errors
     from .redact import redact_text
 
@@ -145,9 +173,17 @@ def _run_hydra(argv: Sequence[str]) -> int:
     except (SeedexpError, *usage_errors()) as exc:
         if full_error:
             raise
+        if isinstance(exc, SweepError):  # it ran, but not every planned run is ok: the summary lists them
+            print(f"seedexp: {redact_text(one_line(str(exc), 1000))}", file=sys.stderr)
+            return EXIT_RUNS
         line = str(exc) if isinstance(exc, SeedexpError) else (_override_hint(exc) or error_text(exc))
         print(f"seedexp: error: {redact_text(one_line(line, 1000))} (HYDRA_FULL_ERROR=1 shows the traceback)",
               file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # Hydra's defaults list refuses a config group set to null (experiment=null)
+        if full_error or "Config group override must be" not in str(exc):
+            raise
+        print(f"seedexp: error: {_null_group(argv)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # Hydra's own files (.hydra/*.yaml) or the sweep's, on a full or read-only disk
         if full_error:
@@ -222,10 +258,38 @@ def _parse(parser, argv: Sequence[str]):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``seedexp`` command. Returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
     from .console import show
 
     show()  # what the library says to a person (seedexp.console) is shown, here and in worker processes
+    with _one_line_warnings():
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+@contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """seedexp's own warnings as one ``seedexp: warning: ...`` line on stderr (others as Python prints them)."""
+    import warnings
+
+    from .errors import SeedexpWarning
+
+    shown = warnings.showwarning
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if isinstance(category, type) and issubclass(category, SeedexpWarning):
+            from .core import one_line
+
+            print(f"seedexp: warning: {one_line(str(message), 1000)}", file=file or sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] in (["--version"], ["-V"]):
         print(f"seedexp {_version()}")
         return 0

@@ -24,14 +24,11 @@ One run, in order:
 
 from __future__ import annotations
 
-import hashlib
 import contextvars
-import inspect
 import logging
+import math
 import numbers
 import os
-import subprocess
-import sys
 import time
 import traceback
 import warnings
@@ -44,8 +41,8 @@ import numpy as np
 
 from .console import log as console
 from .errors import ExperimentError, SeedexpWarning
-from .record import (RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, config_hash, host_info, library_versions,
-                     run_config, strip_escapes)
+from .record import (RECORD_NAME, SCHEMA, TRACEBACK_NAME, clean_metric, config_hash, host_info, json_safe,
+                     library_versions, nonfinite_warning, run_config, strip_escapes)
 from .redact import redact_text
 from .sweepdir import existing_record, write_record, write_text_atomic
 from .seeds import SeedPlan
@@ -113,11 +110,14 @@ class RunSpec:
     config_hash : str
         SHA-256 of the configuration: resume matches on it.
     code : dict
-        The experiment code's identity (:func:`code_identity`): resume matches on
+        The experiment code's identity (:func:`seedexp.code_identity.code_identity`): resume matches on
         its ``source_sha256`` too.
     reseed : {"warn", "error"}
         What a reseed of a global generator by the experiment does
         (:mod:`seedexp.frameworks.reseeds`): recorded and warned, or an error at the call.
+    metrics_required : bool
+        False for a user's own Hydra task: one that returns nothing (as most Hydra
+        tasks do) makes an ``ok`` record without metrics, and a warning, not a failure.
     """
 
     seed: int | None
@@ -131,6 +131,7 @@ class RunSpec:
     config_hash: str = ""
     code: dict[str, Any] = field(default_factory=dict)
     reseed: str = "warn"
+    metrics_required: bool = True
 
 
 def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
@@ -229,7 +230,7 @@ def execute(spec: RunSpec, prepare: Callable[[SeedPlan], Callable[[], Any]], run
             return done
     crashed = crashed_attempt(directory) if directory is not None else None
     if crashed is not None and not quiet:
-        console.warning(f"seedexp: seed={crashed['seed']} crashed in an earlier attempt ({crashed['where']}); "
+        console.warning(f"seedexp: seed={crashed['seed']} {crashed['what']} in an earlier attempt ({crashed['where']}); "
                         f"running it again in {directory}")
 
     plan = SeedPlan(spec.seed, pins=spec.pins)
@@ -274,7 +275,7 @@ def _marker(spec: RunSpec, plan: SeedPlan, in_force: dict[str, Any]) -> dict[str
         "unused_pins": [],
         "overrides": list(spec.overrides),
         "group": spec.group,
-        "config": spec.config,
+        "config": json_safe(spec.config),  # a value of inf or nan (experiment.x=1e999) as text: JSON has neither
         "config_hash": spec.config_hash,
         "code": spec.code,
         "determinism": in_force,
@@ -300,7 +301,16 @@ def _call(call: Callable[[], Any], plan: SeedPlan, spec: RunSpec, record: dict[s
     series, series_token = start_series()  # seedexp.log / seeds.log record here (seedexp.series)
     try:
         result = take_series(call(), series)
-        record["metrics"], record["fingerprints"] = check_result(result, spec.experiment, series=bool(series))
+        if result is None and not spec.metrics_required and not series:
+            record["metrics"], record["fingerprints"] = {}, {}
+            record.setdefault("warnings", []).append(
+                "the task returned nothing: the run is recorded without metrics (return {'metric': number, ...} "
+                "for the summary's statistics)")
+        else:
+            record["metrics"], record["fingerprints"] = check_result(result, spec.experiment, series=bool(series))
+        lost = [name for name, value in record["metrics"].items() if value is None]
+        if lost:
+            record.setdefault("warnings", []).append(nonfinite_warning(lost))
         record["status"] = "ok"
     except BaseException as exc:  # noqa: BLE001 - the experiment's failure is recorded, never lost
         if requeued(exc):
@@ -376,20 +386,27 @@ def requeued(exc: BaseException) -> bool:
 
 
 def crashed_attempt(run_dir: Path) -> dict[str, Any] | None:
-    """The ``running`` marker an earlier attempt left in ``run_dir`` (its process died), or None.
+    """The record of an earlier attempt in ``run_dir`` whose process died, or None.
 
-    Returns ``{"seed": ..., "where": "started ... as pid ... on host ..."}`` for the
-    one line that names the crashed seed when the run is attempted again.
+    That is the ``running`` marker left behind, or the ``crashed`` / ``timed_out``
+    record a sweep's supervisor wrote. Returns ``{"seed": ..., "what": "crashed",
+    "where": "started ... as pid ... on host ..."}`` for the one line that names the
+    crashed seed when the run is attempted again.
     """
     record = existing_record(run_dir)
-    if record is None or record["status"] != "running":
+    if record is None or record["status"] not in ("running", "crashed", "timed_out"):
         return None
+    if record["status"] != "running":
+        cause = (record.get("error") or {}).get("message") if isinstance(record.get("error"), dict) else None
+        return {"seed": record["seed"], "what": "timed out" if record["status"] == "timed_out" else "crashed",
+                "where": one_line(str(cause or "its process died"), 200)}
     host = record.get("host") if isinstance(record.get("host"), dict) else {}
     where = ", ".join(part for part in (
         f"started {record['started_at']}" if isinstance(record.get("started_at"), str) else "",
         f"pid {host['pid']}" if "pid" in host else "",
         f"on {host['hostname']}" if "hostname" in host else "") if part)
-    return {"seed": record["seed"], "where": (where + "; " if where else "") + "its record was left at 'running'"}
+    return {"seed": record["seed"], "what": "crashed",
+            "where": (where + "; " if where else "") + "its record was left at 'running'"}
 
 
 def _write(path: Path, write: Callable[[], Any], verb: str = "write") -> None:
@@ -426,7 +443,10 @@ def _exit_message(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return (f"the experiment called sys.exit({exc.code!r}); a run must return its metrics "
                 "(raise an exception to fail it)")
-    return str(exc)
+    if isinstance(exc, MemoryError) and not str(exc):
+        return ("an allocation failed: the run asked for more memory than the process could get (memory_limit "
+                "stops a run that grows, before the machine's OOM killer does)")
+    return str(exc) or "(no message)"
 
 
 def unused_pins(plan: SeedPlan) -> list[str]:
@@ -485,7 +505,7 @@ def as_number(value: Any) -> float | None:
     tensors with elements along any axis are not numbers.
     """
     if isinstance(value, numbers.Real):
-        return None if isinstance(value, (bool, np.bool_)) else float(value)
+        return None if isinstance(value, (bool, np.bool_)) else _float(value)
     if getattr(value, "shape", None) != () or not callable(getattr(value, "item", None)):
         if getattr(value, "shape", None) == () and callable(getattr(value, "numpy", None)):
             value = value.numpy()  # a TensorFlow EagerTensor: its numpy scalar has item()
@@ -497,7 +517,15 @@ def as_number(value: Any) -> float | None:
         return None
     if isinstance(item, bool) or not isinstance(item, numbers.Real):
         return None
-    return float(item)
+    return _float(item)
+
+
+def _float(value: numbers.Real) -> float:
+    """``float(value)``; an int beyond the float range (``10**999``) is +-inf, as ``1e999`` is."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _short(value: Any) -> str:
@@ -512,65 +540,3 @@ def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
             line = line.strip()
             return line if len(line) <= limit else line[: limit - 3] + "..."
     return ""
-
-
-# -- code identity -------------------------------------------------------------
-
-_GIT_CACHE: dict[str, dict[str, Any]] = {}
-
-
-def code_identity(obj: Any) -> dict[str, Any]:
-    """Identify the code of an experiment: its module's source hash, and git state.
-
-    Parameters
-    ----------
-    obj : callable or module
-        The experiment function (or its module).
-
-    Returns
-    -------
-    dict
-        ``{"module": name, "source_sha256": hex or None, "git_commit": sha or None,
-        "git_dirty": bool or None}``. Resume redoes a run whose record has another
-        ``source_sha256``: a record of other code is never reused silently.
-    """
-    target = inspect.unwrap(obj) if callable(obj) else obj
-    module = inspect.getmodule(target)
-    out: dict[str, Any] = {"module": getattr(module, "__name__", None), "source_sha256": None,
-                           "git_commit": None, "git_dirty": None}
-    try:
-        path = inspect.getsourcefile(module) if module is not None else None
-    except TypeError:
-        path = None
-    if not path or not os.path.isfile(path):
-        return out
-    with open(path, "rb") as handle:
-        out["source_sha256"] = hashlib.sha256(handle.read()).hexdigest()
-    out.update(_git_state(os.path.dirname(os.path.abspath(path))))
-    return out
-
-
-def _git_state(directory: str) -> dict[str, Any]:
-    """Commit and dirty flag of the git work tree holding ``directory`` (cached per process)."""
-    if directory in _GIT_CACHE:
-        return _GIT_CACHE[directory]
-    state: dict[str, Any] = {"git_commit": None, "git_dirty": None}
-    pipes = subprocess.PIPE, subprocess.DEVNULL
-    try:  # both at once: a run's start-up waits for one git, not two
-        with subprocess.Popen(["git", "-C", directory, "rev-parse", "HEAD"], stdout=pipes[0], stderr=pipes[1],
-                              text=True) as commit, \
-             subprocess.Popen(["git", "-C", directory, "status", "--porcelain", "--untracked-files=no"],
-                              stdout=pipes[0], stderr=pipes[1], text=True) as dirty:
-            try:
-                head, _ = commit.communicate(timeout=10)
-                changes, _ = dirty.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                commit.kill()
-                dirty.kill()
-                raise
-        if commit.returncode == 0 and dirty.returncode == 0:
-            state = {"git_commit": head.strip(), "git_dirty": bool(changes.strip())}
-    except (OSError, subprocess.SubprocessError):
-        pass
-    _GIT_CACHE[directory] = state
-    return state

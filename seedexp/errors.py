@@ -17,6 +17,7 @@ __all__ = [
     "RecordError",
     "InjectionError",
     "ReseedError",
+    "SweepError",
     "SeedexpWarning",
 ]
 
@@ -39,6 +40,15 @@ class ExperimentError(SeedexpError, TypeError):
 
 class RecordError(SeedexpError, ValueError):
     """A run record or sweep directory that cannot be read."""
+
+
+class SweepError(SeedexpError, RuntimeError):
+    """A sweep ran but did not end with every planned run ok (one failed, crashed, timed out or is missing, or a
+    metric was NaN or inf); its summary lists them and a re-run of the same sweep retries only those.
+
+    The ``seedexp`` command exits 1 for it, and 2 for every other :class:`SeedexpError` (what was asked
+    cannot run).
+    """
 
 
 class SeedexpWarning(UserWarning):

@@ -9,7 +9,9 @@ directory (:mod:`seedexp.sweepdir`) is the same:
 1. hold the sweep dir's lock (one sweep writes a directory at a time);
 2. remove the temp files a killed write left behind;
 3. write the plan, ``sweep.json`` (and drop a stale ``stopping.json``);
-4. launch the runs;
+4. launch the runs (by default in warm worker processes the front-end supervises,
+   :mod:`seedexp.supervise`: a run whose process dies gets its own record and the
+   launch goes on);
 5. write the summary from the records on disk, whatever happened to the runs
    (Hydra's ``on_multirun_end`` does not fire when a job failed, so the sweep's
    end belongs here);

@@ -6,10 +6,15 @@ Schema ``seedexp.result/1`` (one JSON object; every run writes one):
 key                meaning
 =================  ==========================================================
 schema             ``"seedexp.result/1"``
-status             ``"ok"``, ``"failed"``, or ``"running"`` (the marker written before
-                   the experiment starts: left behind, the run's process died)
+status             ``"ok"``, ``"failed"`` (the experiment raised), ``"running"`` (the
+                   marker written before the experiment starts: left behind, the run's
+                   process died unseen), ``"crashed"`` (its supervised worker died: exit
+                   code, signal, or over ``memory_limit``) or ``"timed_out"`` (stopped at
+                   its ``timeout``); the last two are written by the sweep's supervisor
+                   (:mod:`seedexp.supervise`), completing the ``running`` marker
 experiment         the experiment's ``_target_``
-metrics            ``{name: float}`` (``null`` for NaN/inf); empty when failed
+metrics            ``{name: float}`` (``null`` for NaN/inf, with a warning: a lost value); empty when failed,
+                   or when a user's own Hydra task returned nothing (a warning says so)
 fingerprints       ``{name: str}``: hashes of artifacts (e.g. trained weights)
 seed               the master seed (an int of any size)
 seed_drawn         true when ``seed: null`` drew it from OS entropy
@@ -17,7 +22,8 @@ pins               ``{stream: int}`` pinned streams
 streams            ``{stream: int}`` every stream seed handed out (``cv/0``...)
 overrides          the run's command-line overrides (Hydra's task overrides)
 group              ``overrides`` minus the seed: the configuration's name
-config             the resolved run configuration (without ``hydra``)
+config             the resolved run configuration (without ``hydra``); a float that is
+                   NaN or inf is written as text (``"inf"``), JSON having neither
 config_hash        SHA-256 of ``config`` as canonical JSON: resume matches on it
                    (secrets in ``overrides``, ``group`` and ``config`` are masked by
                    their keyed tag, so the hash changes with them: :mod:`seedexp.redact`)
@@ -36,7 +42,13 @@ versions           Python, seedexp and every ML library imported by the run
 host               hostname, platform, pid, device
 started_at         ISO-8601 UTC time the run started
 duration_s         wall time of the experiment call
-error              ``{type, message}`` when failed (traceback in traceback.txt)
+error              ``{type, message}`` when failed (traceback in traceback.txt); when
+                   crashed or timed out, ``type`` is ``ProcessDied``, ``MemoryLimit``,
+                   ``Timeout`` or ``Interrupted``, ``message`` the cause in one line, and
+                   ``log_tail`` the run's last output (traceback.txt: the output and the
+                   Python stacks faulthandler dumped when the process died or was stopped)
+crash              when crashed or timed out: ``{exit_code, signal, signal_name}`` of the
+                   worker process (exit code, or the signal that ended it)
 series             when the run logged per-step values: ``{file: "series.npz", sha256,
                    metrics: {name: {n, first_step, last_step}}}`` (:mod:`seedexp.series`)
 =================  ==========================================================
@@ -91,11 +103,12 @@ def strip_escapes(text: str) -> str:
 
 #: The settings that do not change a run: whether a finished run is reused (``resume``),
 #: how the sweep is reported (``report.*``), sent to a tracker (``tracking.*``) and stopped
-#: (``stop.*``). They are left out of a run's group (:func:`group_of`), of the config that is
+#: (``stop.*``), and where and under which limits its runs execute (``isolation``, ``timeout``,
+#: ``memory_limit``: :mod:`seedexp.supervise`). They are left out of a run's group (:func:`group_of`), of the config that is
 #: hashed (:func:`run_config`: resume matches on the hash) and of its run directory's name
 #: (``exclude_keys`` in ``seedexp/conf/seedexp.yaml``, which a test holds to this list). So
 #: changing them on a finished sweep re-runs nothing and makes no new group.
-NON_RUN_SETTINGS = ("resume", "report", "tracking", "stop")
+NON_RUN_SETTINGS = ("resume", "report", "tracking", "stop", "isolation", "timeout", "memory_limit")
 
 
 def changes_runs(key: str) -> bool:
@@ -185,8 +198,32 @@ def host_info() -> dict[str, Any]:
 
 
 def clean_metric(value: float) -> float | None:
-    """JSON has no NaN/inf: they are stored as ``null``."""
+    """JSON has no NaN/inf: they are stored as ``null`` (and the run's record warns, :func:`nonfinite_warning`)."""
     return value if math.isfinite(value) else None
+
+
+def nonfinite_warning(names: Iterable[str]) -> str:
+    """The record's warning for metrics that were NaN or inf: stored as null, counted as lost values."""
+    names = list(names)
+    return (f"metric{'s' if len(names) > 1 else ''} {', '.join(repr(n) for n in names)} returned NaN or inf: stored "
+            "as null (JSON has neither); the summary counts each as a lost value of that metric")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every float that is NaN or inf as its text (``"inf"``, ``"-inf"``, ``"nan"``): strict JSON.
+
+    Examples
+    --------
+    >>> json_safe({"experiment": {"patience": float("inf"), "lr": 0.1}})
+    {'experiment': {'patience': 'inf', 'lr': 0.1}}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 #: A record larger than this is not a record (a link to /dev/zero, a runaway metric dump).
@@ -194,7 +231,9 @@ MAX_RECORD_BYTES = 16 * 1024 * 1024
 
 #: Statuses a record may hold. ``running`` is the marker written before the
 #: experiment starts: left behind, it means the run's process died (crashed).
-STATUSES = ("ok", "failed", "running")
+#: ``crashed`` and ``timed_out`` are written by a sweep's supervisor when a run's
+#: worker died or was stopped (:mod:`seedexp.supervise`).
+STATUSES = ("ok", "failed", "running", "crashed", "timed_out")
 
 #: Fields every record has, and their JSON types (checked on read).
 REQUIRED_FIELDS: dict[str, tuple[type, ...]] = {

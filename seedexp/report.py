@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .stats.estimators import STAT_NAMES
+from .stats.summary import RUN_STATUSES
 from .report_curves import curves_section
 
 __all__ = ["to_csv", "runs_csv", "to_markdown", "comparisons_table", "planning_table", "figure",
@@ -104,7 +105,7 @@ def to_csv(summary: Mapping[str, Any]) -> str:
 
 
 def runs_csv(summary: Mapping[str, Any]) -> str:
-    """One row per run, planned ones included: group, seed, status (ok/failed/crashed/missing), path, metrics."""
+    """One row per run, planned ones included: group, seed, status (ok/failed/crashed/timed_out/missing), path, metrics."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["group", "seed", "status", "path", *summary["metrics"]])
@@ -260,8 +261,8 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
     """The summary a person reads: methods, n and warnings first, then the tables."""
     level = _level(summary)
     opt = summary["options"]
-    counts = ", ".join(f"{summary[f'n_{s}']} {s}" for s in ("ok", "failed", "crashed", "missing")
-                       if summary[f"n_{s}"] or s == "ok")
+    counts = ", ".join(f"{summary.get(f'n_{s}', 0)} {s.replace('_', ' ')}" for s in RUN_STATUSES
+                       if summary.get(f"n_{s}") or s == "ok")
     corrupt = summary.get("corrupt") or []
     out = [
         f"# seedexp summary: {summary.get('sweep_dir', '')}",
@@ -303,7 +304,10 @@ def to_markdown(summary: Mapping[str, Any]) -> str:
         for f in summary["not_ok"]:
             what = f"{f['type']}: {f.get('message')}" if f.get("type") else f.get("message", "")
             where = f" — `{f['path']}`" if f.get("path") else ""
-            out.append(f"- seed {f['seed']} ({f['group']}): **{f['status']}** — {what}{where}")
+            out.append(f"- seed {f['seed']} ({f['group']}): **{f['status'].replace('_', ' ')}** — {what}{where}")
+            if f.get("log_tail"):
+                last = [ln for ln in f["log_tail"].splitlines() if ln.strip()][-3:]
+                out.append("  last output: " + " ⏎ ".join(f"`{ln.strip()[:200]}`" for ln in last))
         out.append("")
     lost = [f for f in summary["survivorship"] if f["lost"]]
     if lost:

@@ -55,6 +55,8 @@ KINDS = {
     "only_fingerprints": lambda: {"fingerprints": {"weights": "abc"}},
     "none": lambda: None,
     "tuple": lambda: (1.0, 2.0),
+    "nan_metric": lambda: {"score": float("nan"), "other": 1.0},
+    "huge_int_metric": lambda: {"score": 10 ** 999, "other": 1.0},  # no float holds it: inf
 }
 
 
@@ -97,3 +99,50 @@ def fills_disk(seeds, at_seed: int | None = 3, path: str = "filler"):
             except OSError:
                 pass
     return _fine(seeds)
+
+
+#: What :func:`crashes` does at a seed, by kind: the faults a supervised sweep must survive (issue 27).
+CRASHES = ("exit", "segfault", "sigkill", "hang", "memory_error", "grows")
+
+
+def crashes(seeds, faults=None, once: str | None = None):
+    """Kill or stall the run's process in one of :data:`CRASHES` ways at the seeds ``faults`` names.
+
+    ``faults``: ``{seed: kind}``. ``exit``: ``os._exit(3)``; ``segfault``: a read of address 0
+    (ctypes); ``sigkill``: SIGKILL to its own process; ``hang``: sleeps 10 minutes;
+    ``memory_error``: an allocation no machine has (Python raises MemoryError); ``grows``:
+    allocates 8 MB at a time (touched) up to 3 GB, for a ``memory_limit`` to stop.
+    With ``once`` (a directory), each fault happens once: the next attempt of that seed is fine.
+    """
+    kind = {int(k): v for k, v in (faults or {}).items()}.get(seeds.master)
+    flag = os.path.join(once, f"seed{seeds.master}") if once else None
+    if kind is None or (flag is not None and os.path.exists(flag)):
+        return _fine(seeds)
+    if flag is not None:
+        os.makedirs(once, exist_ok=True)
+        open(flag, "w").close()
+    print(f"about to {kind} at seed {seeds.master}", flush=True)
+    if kind == "exit":
+        os._exit(3)
+    if kind == "segfault":
+        import ctypes
+
+        ctypes.string_at(0)
+    if kind == "sigkill":
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "hang":
+        import time
+
+        time.sleep(600)
+    if kind == "memory_error":
+        return {"score": float(len(bytearray(1 << 62)))}
+    if kind == "grows":
+        import time
+
+        held = []
+        for _ in range(384):
+            held.append(bytearray(8 << 20))  # zeroed: resident
+            time.sleep(0.005)
+    raise ValueError(f"unknown fault {kind!r}; one of {', '.join(CRASHES)}")

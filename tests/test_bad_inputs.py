@@ -216,6 +216,21 @@ CLI_CASES = {
     "plan_without_target": (["plan", "sw"], "give --halfwidth H and/or --difference D"),
     "variance_unknown_flag": (["variance", "--bogus"], "--bogus"),
     "variance_sets_seed_itself": (["variance", *CONF, "experiment=init_only", "seed=3"], "variance sets seed"),
+    "config_dir_is_a_file": (["--config-dir", "sw/sweep.json", "seed=1"], "--config-dir sw/sweep.json is a file"),
+    "report_empty_dir": (["report", ""], "the sweep dir is '' (empty), which would be the current directory"),
+    "sweep_of_no_seed": ([*CONF, "-m", "experiment=init_only", "seed=range(0,0)", "hydra.sweep.dir=other"],
+                         "seed=range(0,0) gives no value, so the sweep has no run"),
+    "sweep_seed_list_with_text": ([*CONF, "-m", "experiment=init_only", "seed=0,abc,2", "hydra.sweep.dir=other"],
+                                  "seed='abc' cannot be used as a seed"),  # before any run: not seed 0 alone
+    "joblib_no_workers": ([*CONF, "-m", "experiment=init_only", "seed=0,1", "hydra/launcher=joblib",
+                           "hydra.launcher.n_jobs=0", "hydra.sweep.dir=other"], "hydra.launcher.n_jobs=0"),
+    "timeout_text": ([*CONF, "-m", "experiment=init_only", "seed=0,1", "timeout=soon", "hydra.sweep.dir=other"],
+                     "timeout='soon': expected a number of seconds > 0"),
+    "memory_limit_text": ([*CONF, "-m", "experiment=init_only", "seed=0,1", "memory_limit=lots",
+                           "hydra.sweep.dir=other"], "memory_limit='lots': expected a memory size"),
+    "timeout_on_the_per_job_path": ([*CONF, "-m", "experiment=init_only", "seed=0,1", "timeout=5",
+                                     "hydra.sweeper.fast=false", "hydra.sweep.dir=other"],
+                                    "timeout applies to seedexp's supervised runs"),
 }
 
 
@@ -257,6 +272,11 @@ CONFIG_CASES = {
     "experiment_function_missing": ("experiment=broken_target", "planted.nonexistent_function"),
     "experiment_key_not_declared": ("experiment.nope=1", "'experiment.nope' is not a setting"),
     "report_key_misspelt": ("report.confidenc=0.9", "'report.confidenc' is not a setting"),
+    "experiment_null": ("experiment=null", "experiment=null: a config group takes the name of one of its configs"),
+    "value_not_ascii": ("+experiment.label=résumé", "quote it, +experiment.label='résumé'"),
+    "value_that_does_not_merge": ("determinism=[1]", "cannot set determinism=[1] (Cannot merge DictConfig with "
+                                                     "ListConfig)"),
+    "isolation_unknown": ("isolation=thread", "isolation='thread': expected one of process, fork, spawn, none"),
 }
 
 
@@ -339,6 +359,45 @@ def test_experiment_calls_sys_exit(sweep, capsys, code, shown):
     rc, _, err = cli(capsys, *CONF, "experiment=exits_on", "experiment.at_seed=null", f"experiment.code={code}",
                      "hydra.run.dir=r")
     _assert_failed_run(rc, err, sweep.cwd / "r", "SystemExit", f"the experiment called {shown}")
+    sweep.intact()
+
+
+#: What replaces a metric JSON cannot hold: a value lost, not a failed run (issue 27 part 5).
+NONFINITE_CASES = {"metric_nan": "nan_metric", "metric_int_beyond_float_range": "huge_int_metric"}
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("name", list(NONFINITE_CASES))
+def test_metric_json_cannot_hold_is_a_lost_value(sweep, capsys, name):
+    rc, out, err = cli(capsys, *CONF, "experiment=misbehaves", f"experiment.kind={NONFINITE_CASES[name]}",
+                       "hydra.run.dir=r")
+    assert rc == 1 and "seedexp: seed=0 score=nan other=1" in out  # it ran; a value is lost
+    assert lines(err) == ["seedexp: warning: metric 'score' returned NaN or inf: stored as null (JSON has neither); "
+                          "the summary counts each as a lost value of that metric"], err
+    record = read_json(sweep.cwd / "r" / RECORD)
+    assert record["status"] == "ok" and record["metrics"] == {"score": None, "other": 1.0}
+    sweep.intact()
+
+
+def test_a_sweep_with_a_nan_metric_counts_it_lost_and_exits_1(sweep):
+    proc = seedexp([*CONF, "-m", "experiment=misbehaves", "experiment.kind=nan_metric", "experiment.at_seed=1",
+                    "seed=range(0,3)", "hydra.sweep.dir=nan"], sweep.cwd)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines(proc.stderr)[-1] == ("seedexp: 1 metric value(s) are NaN or inf (score of experiment.at_seed=1,"
+                                      "experiment.kind=nan_metric,experiment=misbehaves: seed(s) 1): lost, left out "
+                                      "of the statistics; the runs are ok, so a re-run gives the same - fix the "
+                                      "experiment"), proc.stderr
+    summary = read_json(sweep.cwd / "nan" / "summary.json")
+    assert summary["n_ok"] == 3 and summary["n_nonfinite"] == 1 and summary["nonfinite"][0]["seeds"] == [1]
+    assert any("1 run(s) returned NaN or inf (seed(s) 1)" in w for w in summary["warnings"])
+    sweep.intact()
+
+
+@pytest.mark.fast
+def test_a_config_value_json_cannot_hold_is_recorded_as_text(sweep, capsys):
+    rc, _, err = cli(capsys, *CONF, "experiment=noisy_score", "experiment.sd=1e999", "hydra.run.dir=r")
+    record = read_json(sweep.cwd / "r" / RECORD)  # was: no record at all (ValueError writing the marker)
+    assert record["config"]["experiment"]["sd"] == "inf" and record["status"] == "ok", err
     sweep.intact()
 
 

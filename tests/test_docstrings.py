@@ -10,7 +10,7 @@ import pytest
 
 @pytest.mark.parametrize("name", ["seedexp.seeds", "seedexp.stats.benchmark", "seedexp.frameworks", "seedexp.sklearn", "seedexp.frameworks.torch", "seedexp.api",
                                   "seedexp.frameworks.keras", "seedexp.frameworks.jax", "seedexp.tuning.space",
-                                  "seedexp.tuning.api", "seedexp.report_html", "seedexp.redact"])
+                                  "seedexp.tuning.api", "seedexp.report_html", "seedexp.redact", "seedexp.supervise"])
 def test_examples(name):
     if name.endswith("torch"):
         pytest.importorskip("torch")

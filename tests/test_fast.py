@@ -97,7 +97,7 @@ def test_joblib_workers_give_the_serial_records(tmp_path):
     assert serial.returncode == workers.returncode == 0, (serial.stderr, workers.stderr)
     assert "on 2 joblib worker(s)" in workers.stdout + workers.stderr
     a, b = records(tmp_path / "serial"), records(tmp_path / "workers")
-    for rec in b.values():  # a loky worker has imported joblib by nature, the driver of this app has not
+    for rec in b.values():  # a joblib launcher's worker holds joblib (its sweep imported it), the serial one does not
         rec["versions"].pop("joblib", None)
     # job ids differ by launcher as in Hydra (num vs name_num); everything the job computed is equal
     assert len(a) == 12 and a == b

@@ -1,7 +1,8 @@
 """What a run is: the settings that do not change a run are ONE list (issue 27, part 3).
 
-``resume``, ``report.*``, ``tracking.*`` and ``stop.*`` decide how a sweep
-resumes, is reported, tracked and stopped, never what a run computes: they are
+``resume``, ``report.*``, ``tracking.*``, ``stop.*``, ``isolation``, ``timeout`` and
+``memory_limit`` decide how a sweep resumes, is reported, tracked, stopped and where
+its runs execute, never what a run computes: they are
 left out of a run's group, its config hash (resume matches on it) and its run
 directory's name, so changing them on a finished sweep re-runs nothing.
 """
@@ -26,7 +27,7 @@ def test_the_settings_that_do_not_change_a_run_are_one_list():
     assert set(config["hydra"]["job"]["config"]["override_dirname"]["exclude_keys"]) == want
     # grouping
     changed = ["resume=true", "stop.halfwidth=0.01", "+report.baseline=x", "tracking.backend=mlflow",
-               "~tracking.uri", "report=null"]
+               "~tracking.uri", "report=null", "isolation=none", "timeout=60", "memory_limit=8GB"]
     assert group_of(["experiment.model=rf", "seed=3", *changed]) == group_of(["seed=4", "experiment.model=rf"]) \
         == "experiment.model=rf"
     assert group_of(["resume_from=3", "seed=1"]) == "resume_from=3"  # a key that only starts like one counts
@@ -78,6 +79,7 @@ def test_changing_them_on_a_finished_sweep_reruns_nothing(tmp_path):
                   ["report.confidence=0.9", "report.test=permutation"],
                   ["stop.max_seeds=100", "stop.min_seeds=5"],  # set, at their defaults: allowed without seed=auto
                   ["resume=true"],
+                  ["isolation=spawn", "timeout=600", "memory_limit=8GB"],
                   []):  # and resume=true dropped again
         proc = run_seedexp([*base, *extra], tmp_path)
         assert proc.returncode == 0, (extra, proc.stderr)

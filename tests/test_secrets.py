@@ -207,31 +207,36 @@ def test_a_sweep_and_its_report_write_and_print_no_secret_while_the_runs_get_the
     assert any("connecting with ***" in p.read_text() for p in (tmp_path / "fast").glob("*seed=1/*.log"))
 
 
-CALLS: list[str] = []
-
-
 def keyed(seeds, api_key):
-    """A notebook's experiment that needs a credential: it gets the real one."""
-    CALLS.append(api_key)
+    """A notebook's experiment that needs a credential: it gets the real one (noted where the test reads it)."""
+    with open(os.environ["SEEDEXP_TEST_CALLS"], "a") as calls:  # the run is in a worker process: a file, not a list
+        calls.write(api_key + "\n")
     return {"value": float(seeds.generator("init").random())}
 
 
-def test_the_python_api_masks_a_secret_param_and_a_changed_one_is_a_new_configuration(tmp_path, key):
+def test_the_python_api_masks_a_secret_param_and_a_changed_one_is_a_new_configuration(tmp_path, tmp_path_factory,
+                                                                                        monkeypatch, key):
     import seedexp
 
-    CALLS.clear()
+    calls = tmp_path_factory.mktemp("calls") / "calls.txt"  # outside tmp_path, which must hold no secret
+    monkeypatch.setenv("SEEDEXP_TEST_CALLS", str(calls))
+
+    def called() -> list[str]:
+        said = calls.read_text().split() if calls.exists() else []
+        calls.unlink(missing_ok=True)
+        return said
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         first = seedexp.sweep(keyed, seeds=2, params={"api_key": ["K1-api-secret"]}, out=tmp_path / "s",
                               progress=False, tracking={"backend": "mlflow", "uri":
                                                         f"http://u:K1-api-secret@127.0.0.1:{free_port()}"})
-    assert CALLS == ["K1-api-secret"] * 2 and first.ok
+    assert called() == ["K1-api-secret"] * 2 and first.ok
     assert [str(w.message) for w in caught if "K1-api-secret" in str(w.message)] == []
     assert any("http://***@127.0.0.1" in str(w.message) for w in caught)
-    CALLS.clear()
     second = seedexp.sweep(keyed, seeds=2, params={"api_key": ["K1-api-secret", "K2-api-secret"]},
                            out=tmp_path / "s", progress=False)
-    assert CALLS == ["K2-api-secret"] * 2  # K1's runs resumed; K2's are new runs...
+    assert called() == ["K2-api-secret"] * 2  # K1's runs resumed; K2's are new runs...
     groups = [g["group"] for g in second.groups]
     assert len(set(groups)) == 2 and groups[0] == first.groups[0]["group"]  # ... in a group of their own
     assert len(list((tmp_path / "s").glob("*/result.json"))) == 4

@@ -19,14 +19,21 @@ def run_app(argv: Sequence[str], config_name: str | None) -> None:
     """Run ``seedexp ARGV`` (one run, or a sweep with ``-m``) with the primary config ``config_name``.
 
     Raises what Hydra raises (``SystemExit`` carries the exit code of a job or
-    of ``--help``); :func:`usage_errors` says which of them are the user's.
+    of ``--help``); :func:`usage_errors` says which of them are the user's. What
+    the sweeper raised for Hydra to print (:class:`~seedexp.hydra.sweeper.SweepStopped`)
+    is raised as the :class:`~seedexp.errors.SeedexpError` it carries: a
+    :class:`~seedexp.errors.SweepError` (exit 1) or another (exit 2).
     """
+    from .sweeper import SweepStopped
     from .task import cli_task
 
     _compat.use_version_base_none()  # Hydra 1.3 defaults (no chdir), as @hydra.main(version_base=None)
     parser = _compat.args_parser()
     args = parser.parse_args(list(argv))
-    _compat.run_hydra(args, parser, cli_task, config_name)
+    try:
+        _compat.run_hydra(args, parser, cli_task, config_name)
+    except SweepStopped as exc:
+        raise exc.error from exc
 
 
 def usage_errors() -> tuple[type[BaseException], ...]:

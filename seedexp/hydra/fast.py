@@ -19,11 +19,14 @@ Hydra's ``run_job``. Hydra's per-run ``.hydra/*.yaml`` files are not written:
 ``multirun.yaml`` the Hydra settings); ``hydra.sweeper.fast=false`` brings
 Hydra's own per-job path back, files included.
 
-Used with Hydra's basic launcher (in this process) and the joblib launcher
-(batches of runs on warm loky workers, each under ``PYTHONHASHSEED=0``). Other
-launchers (Ray, SLURM) and apps with ``hydra.callbacks`` keep Hydra's per-job
-path; so does any job whose overrides cannot be split into structure and
-values (a key given twice).
+Used with Hydra's basic launcher (one worker) and the joblib launcher
+(``hydra.launcher.n_jobs`` workers): the runs go to warm worker processes that the
+sweep supervises (:mod:`seedexp.hydra.supervised`), so a run that kills its process
+(``os._exit``, a segfault, the OOM killer) or passes its ``timeout`` /
+``memory_limit`` costs that run only; ``isolation=none`` runs them in the sweep's
+own process (basic launcher), as a debugger needs. Other launchers (Ray, SLURM)
+and apps with ``hydra.callbacks`` keep Hydra's per-job path; so does any job whose
+overrides cannot be split into structure and values (a key given twice).
 """
 
 from __future__ import annotations
@@ -41,11 +44,11 @@ from typing import Any, Callable, Iterator, Sequence
 from ..redact import is_default_subdir, redact_dirname, redact_overrides
 from . import _compat
 from .plan import launcher_parallelism
-from .task import config_error
+from .task import config_error, small_return
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FastPath", "Job"]
+__all__ = ["FastPath", "Job", "Runner", "run_in_worker"]
 
 _PRIMITIVE = (str, int, float, bool, type(None))
 #: Jobs planned and run at a time (the joblib path: four times as many).
@@ -257,7 +260,7 @@ class _JobLogging:
 
 
 class Runner:
-    """Runs fast-path jobs in this process: the driver's (basic launcher) or a loky worker's."""
+    """Runs fast-path jobs in this process: the sweep's own (``isolation=none``) or a supervised worker's."""
 
     def __init__(self, task_function: Callable[[Any], Any], job_id: str) -> None:
         self.task_function = task_function
@@ -271,11 +274,17 @@ class Runner:
             if key not in self.templates:
                 self.templates[key] = _Template.of(full, master)
 
-    def run(self, job: Job) -> Any:
+    def begin(self, job: Job) -> tuple[Any, bool]:
+        """Set the job's values and Hydra's fields: ``(its JobReturn, finished)``.
+
+        Finished: a configuration error, or a complete record of it (resume);
+        then the JobReturn says so and nothing is to run. The sweep's process
+        calls this before it hands a job to a supervised worker.
+        """
         from hydra.core.utils import JobReturn, JobStatus, env_override
 
         from ..errors import ConfigError
-        from .task import check_inside, cli_task, completed_record_of
+        from .task import check_inside, completed_record_of
 
         template = self.templates[job.structure]
         full = template.full
@@ -290,16 +299,29 @@ class Runner:
             check_inside(Path(output_dir), Path(template.sweep_dir))  # before a directory is made out there
         except ConfigError as exc:
             ret.status, ret.return_value = JobStatus.COMPLETED, {"config_error": str(exc)}
-            return ret
+            return ret, True
         env = template.env_set() if template.has_env else {}
         with env_override(env):  # the config may read ${oc.env:...} of hydra.job.env_set
             done = completed_record_of(self.task_function, template.task, job.overrides, output_dir,
                                        template.sweep_dir)
         if done is not None:  # resume: nothing to copy, configure or run
             ret.status, ret.return_value = JobStatus.COMPLETED, done
-            return ret
+            return ret, True
         if early is not None:
             template.set_fields(job, job_id)
+        self._begun = (template, output_dir, env)
+        return ret, False
+
+    def run(self, job: Job) -> Any:
+        """Run one job here: its JobReturn (a configuration error or a resumed record runs nothing)."""
+        from hydra.core.utils import JobStatus, env_override
+
+        from .task import cli_task
+
+        ret, finished = self.begin(job)
+        if finished:
+            return ret
+        template, output_dir, env = self._begun
         os.makedirs(output_dir, exist_ok=True)
         # the user's task gets its own copy, as from Hydra; the seedexp command's only reads it
         task_cfg = template.task if self.task_function is cli_task else copy.deepcopy(template.task)
@@ -322,50 +344,6 @@ class Runner:
         return ret
 
 
-def _small(ret: Any) -> Any:
-    """What a worker sends back: the status, a config error, or the exception (not the whole record)."""
-    from hydra.core.utils import JobStatus
-
-    value = _compat.job_value(ret)
-    if ret.status == JobStatus.COMPLETED and isinstance(value, dict):
-        _compat.set_job_value(ret, {k: value[k] for k in ("config_error", "status", "seed", "group") if k in value})
-    elif ret.status == JobStatus.FAILED:
-        try:
-            import pickle
-
-            pickle.dumps(value)
-        except Exception:  # noqa: BLE001 - an exception that cannot travel: its text does
-            _compat.set_job_value(ret, RuntimeError(f"{type(value).__name__}: {value}"))
-    return ret
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def _run_chunk(token: str, singleton_state: Any, task_function: Callable[[Any], Any], templates: dict[tuple, Any],
-               job_id: str, jobs: list[Job], hydra_logging: Any, verbose: Any, master: Any = None) -> list[Any]:
-    """A loky worker's batch: the same :class:`Runner`, kept warm for the sweep's later batches."""
-    from hydra.core.singleton import Singleton
-    from hydra.core.utils import configure_log, setup_globals
-
-    if _WORKER.get("token") != token:
-        setup_globals()
-        Singleton.set_state(singleton_state)
-        _WORKER.clear()
-        _WORKER.update(token=token, runner=Runner(task_function, job_id))
-    runner = _WORKER["runner"]
-    runner.add_templates(templates, master)
-    out = []
-    try:
-        for job in jobs:
-            out.append(_small(runner.run(job)))
-            if config_error(_compat.job_value(out[-1])) is not None:
-                break  # what was asked cannot run: the rest of the chunk would say the same
-    finally:
-        configure_log(hydra_logging, verbose)
-    return out
-
-
 class FastPath:
     """The fast path of one sweep; :meth:`create` says whether the sweep's launcher allows it."""
 
@@ -379,6 +357,31 @@ class FastPath:
         self.runner = Runner(sweeper.launcher.task_function, "num" if n_jobs is None else "name_num")
         self.token = uuid.uuid4().hex
         self.skipped = 0
+        self.limits: tuple[str, float | None, int | None] | None = None  # isolation, timeout, memory (isolate())
+        self.supervised: Any = None  # seedexp.hydra.supervised.SupervisedRuns, made at the first run
+
+    def isolate(self) -> None:
+        """Read and check ``isolation``, ``timeout`` and ``memory_limit`` (one line naming a bad value), before any run."""
+        from ..errors import ConfigError
+        from .supervised import limits_of
+
+        self.limits = limits_of(self.config)
+        if self.n_jobs is not None:
+            from omegaconf import OmegaConf
+
+            given = OmegaConf.select(self.config, "hydra.launcher.n_jobs", default=None)
+            if isinstance(given, bool) or not isinstance(given, int) or given == 0:
+                raise ConfigError(f"hydra.launcher.n_jobs={given!r}: joblib runs jobs on that many workers; give a "
+                                  "number >= 1, or -1 for one per CPU (-2: all but one...)")
+        if self.limits[0] == "none" and self.n_jobs is not None:
+            raise ConfigError(f"isolation=none runs every run in the sweep's own process, one at a time, and the "
+                              f"joblib launcher asks for {self.n_jobs} worker processes; drop one of them")
+
+    def close(self) -> None:
+        """The sweep's end: stop its workers (no pool outlives the sweep)."""
+        if self.supervised is not None:
+            self.supervised.close()
+            self.supervised = None
 
     @classmethod
     def create(cls, sweeper: Any, config: Any, enabled: bool = True) -> "FastPath | None":
@@ -441,7 +444,7 @@ class FastPath:
         out: dict[int, Any] = {}
         if fast:
             try:
-                results = self._run_here(fast) if self.n_jobs is None else self._run_workers(fast)
+                results = self._run(fast)
             finally:
                 hydra = self.config.hydra
                 configure_log(hydra.hydra_logging, hydra.verbose)
@@ -458,29 +461,46 @@ class FastPath:
                 out[initial_job_idx + start + k] = r
         return [out[k] for k in sorted(out)]
 
+    def _run(self, jobs: list[Job]) -> list[Any]:
+        """In this process (``isolation=none``), else on supervised workers: a run that kills its process costs it only."""
+        if self.limits is None:
+            self.isolate()
+        mode, timeout, memory = self.limits  # type: ignore[misc]
+        if mode == "none":
+            return self._run_here(jobs)
+        if self.supervised is None:
+            from .supervised import SupervisedRuns
+
+            self.supervised = SupervisedRuns(self, self.n_jobs or 1, mode, timeout, memory, run_in_worker)
+        return self.supervised.run(jobs)
+
     def _run_here(self, jobs: list[Job]) -> list[Any]:
         self.runner.add_templates(self.composed, self.config)
         results = []
         for job in jobs:
-            results.append(_small(self.runner.run(job)))  # the record is on disk: a slice holds only statuses
+            results.append(small_return(self.runner.run(job)))  # the record is on disk: a slice holds only statuses
             if config_error(_compat.job_value(results[-1])) is not None:
                 break  # what was asked cannot run: the sweep stops after this batch
         return results
 
-    def _run_workers(self, jobs: list[Job]) -> list[Any]:
+
+_WORKER: dict[str, Any] = {}
+
+
+def run_in_worker(job: Job) -> Any:
+    """In a supervised worker: run one job on this worker's warm :class:`Runner` (:mod:`seedexp.hydra.supervised`)."""
+    from ..supervise import shared
+    from .supervised import SETUP, TEMPLATES
+
+    token, task_function, job_id, singleton_state, master = shared(SETUP)
+    if _WORKER.get("token") != token:
         from hydra.core.singleton import Singleton
+        from hydra.core.utils import setup_globals
 
-        from .. import pool
-
-        assert self.n_jobs is not None
-        workers = pool.executor(self.n_jobs)
-        state = Singleton.get_state()
-        hydra = self.config.hydra
-        futures = []
-        for chunk in pool.chunks(jobs, self.n_jobs):
-            templates = {j.structure: self.composed[j.structure] for j in chunk}
-            futures.append(workers.submit(_run_chunk, self.token, state, self.runner.task_function, templates,
-                                          self.runner.job_id, chunk, hydra.hydra_logging, hydra.verbose,
-                                          self.config))
-        # a worker that died raises here, once no worker runs: the summary names the runs it cost
-        return [r for chunk in pool.gather(workers, futures) for r in chunk]
+        setup_globals()
+        Singleton.set_state(singleton_state)  # a spawned worker has none; a forked one has the sweep's already
+        _WORKER.clear()
+        _WORKER.update(token=token, runner=Runner(task_function, job_id))
+    runner = _WORKER["runner"]
+    runner.add_templates(shared(TEMPLATES), master)
+    return small_return(runner.run(job))

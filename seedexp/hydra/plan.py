@@ -21,7 +21,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from ..errors import ConfigError
 from ..record import group_of
 
-__all__ = ["AUTO_SEED", "expand", "batches", "params_overrides", "planned_runs", "check_run_dirs_inside",
+__all__ = ["AUTO_SEED", "expand", "batches", "params_overrides", "planned_runs", "check_plan", "check_run_dirs_inside",
            "pin_sweep_dir", "split_auto_seed", "stop_block", "check_stop_unused", "launcher_parallelism", "chunks"]
 
 #: The value of ``seed`` that makes a sweep adaptive.
@@ -80,6 +80,24 @@ def planned_runs(batches: Sequence[Sequence[Sequence[str]]]) -> list[dict[str, A
                         seed = value
             planned.append({"group": group_of(job), "seed": seed, "overrides": list(job)})
     return planned
+
+
+def check_plan(overrides: Sequence[Any], planned: list[dict[str, Any]]) -> None:
+    """Before any run: a sweep that plans no run, or a planned seed that is not one, is one line (not half a sweep).
+
+    ``overrides``: the parsed overrides (an empty sweep such as ``seed=range(0,0)`` is named);
+    ``planned``: :func:`planned_runs`. A seed given by an interpolation is checked when its run resolves it.
+    """
+    from ..seeds import check_seed
+
+    if not planned:
+        empty = next((o.input_line for o in overrides if o.is_sweep_override() and not list(o.sweep_iterator())), None)
+        what = f"{empty} gives no value" if empty else "the overrides give no job"
+        raise ConfigError(f"{what}, so the sweep has no run; give at least one, e.g. 'seed=range(0,30)'")
+    for run in planned:
+        seed = run["seed"]
+        if isinstance(seed, str) and "${" not in seed and seed.strip().lower() not in ("null", "none"):
+            check_seed(seed, "seed")  # seed=null draws OS entropy (recorded): fine
 
 
 def check_run_dirs_inside(planned: list[dict[str, Any]], default_subdir: bool = True) -> None:

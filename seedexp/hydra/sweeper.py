@@ -16,27 +16,31 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
+
+from hydra.errors import CompactHydraException
 
 from ..console import log as console
-from ..errors import ConfigError, SeedexpError
+from ..errors import ConfigError, SeedexpError, SweepError
 from ..lifecycle import Outcome, run_sweep
 from ..record import MAX_RECORD_BYTES, RECORD_NAME
 from ..redact import check_subdir, is_default_subdir, redact_text, remember
 from .secrets import redacted_yaml
 from ..stats.options import Options
-from ..stats.summary import all_ok
+from ..stats.summary import all_ok, not_ok_line
+from ..supervise import FORK_LOCK
 from ..sweepdir import read_json, write_text_atomic
 from .adaptive import AdaptiveSweep
 from .fast import FastPath
 from .plan import (
-    batches, check_run_dirs_inside, check_stop_unused, expand, params_overrides, pin_sweep_dir, planned_runs,
-    split_auto_seed,
+    batches, check_plan, check_run_dirs_inside, check_stop_unused, expand, params_overrides, pin_sweep_dir,
+    planned_runs, split_auto_seed,
 )
-from .task import config_error, error_line, full_error
+from .task import config_error, error_line, full_error, small_return
 
-__all__ = ["SweepDriver", "EXIT_OK", "EXIT_RUNS", "EXIT_USAGE"]
+__all__ = ["SweepDriver", "SweepStopped", "reported_to_hydra", "EXIT_OK", "EXIT_RUNS", "EXIT_USAGE"]
 
 #: Exit codes of a sweep: every planned run ok / a planned run not ok / what was asked cannot run.
 EXIT_OK, EXIT_RUNS, EXIT_USAGE = 0, 1, 2
@@ -44,6 +48,8 @@ EXIT_OK, EXIT_RUNS, EXIT_USAGE = 0, 1, 2
 
 class _Progress(threading.Thread):
     """A live line (done / failed / ETA) fed by the records as they appear, on a terminal only."""
+
+    fork_safe = True  # it works under seedexp.supervise.FORK_LOCK: a worker is never forked mid-draw
 
     def __init__(self, sweep_dir: Path, total: int) -> None:
         super().__init__(name="seedexp-progress", daemon=True)
@@ -66,16 +72,17 @@ class _Progress(threading.Thread):
                 self.status[path] = (status, mtime)
 
     def run(self) -> None:
-        from tqdm.auto import tqdm
+        from ..supervise import progress_bar as tqdm  # no monitor thread: the runs' workers are forked
 
         with tqdm(total=self.total, unit="run", desc="sweep", dynamic_ncols=True, leave=False) as bar:
             while True:
                 stopping = self.stop_event.wait(0.5)
-                self._scan()
-                bar.total = self.total  # an adaptive sweep plans batch by batch
-                bar.n = len(self.status)
-                bar.set_postfix(failed=sum(1 for s, _ in self.status.values() if s == "failed"), refresh=False)
-                bar.refresh()
+                with FORK_LOCK:
+                    self._scan()
+                    bar.total = self.total  # an adaptive sweep plans batch by batch
+                    bar.n = len(self.status)
+                    bar.set_postfix(failed=sum(1 for s, _ in self.status.values() if s != "ok"), refresh=False)
+                    bar.refresh()
                 if stopping:
                     break
 
@@ -90,13 +97,24 @@ class SweepDriver:
     def __init__(self, sweeper: Any, config: Any, fast: bool = True) -> None:
         self.sweeper, self.config = sweeper, config
         self.fast = FastPath.create(sweeper, config, enabled=fast)
+        self.returns: list[list[Any]] = []  # every batch's JobReturns, as Hydra's sweepers return them
 
     def launch(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> Iterable[Any]:
-        """Run a batch of jobs: the fast path where the launcher allows it (:mod:`seedexp.hydra.fast`)."""
+        """Run a batch of jobs: the fast path where the launcher allows it (:mod:`seedexp.hydra.fast`).
+
+        Each JobReturn is kept for :meth:`sweep` to return, its value cut to the
+        run's status (the record is on disk): a fast-path return holds no config.
+        """
         if self.fast is not None:
-            return self.fast.launch(batch, initial_job_idx)
-        self.sweeper.validate_batch_is_legal(batch)
-        return self.sweeper.launcher.launch(batch, initial_job_idx=initial_job_idx)
+            results: Iterable[Any] = self.fast.launch(batch, initial_job_idx)
+        else:
+            self.sweeper.validate_batch_is_legal(batch)
+            results = self.sweeper.launcher.launch(batch, initial_job_idx=initial_job_idx)
+        kept: list[Any] = []
+        self.returns.append(kept)
+        for r in results:
+            kept.append(small_return(r))
+            yield r
 
     def _sweep_dir(self) -> Path:
         text = str(self.config.hydra.sweep.dir or "").strip()
@@ -125,6 +143,16 @@ class SweepDriver:
 
         check_config(value)
         return value
+
+    def _isolation(self) -> None:
+        """``isolation``, ``timeout``, ``memory_limit``: checked before any run (:mod:`seedexp.hydra.supervised`)."""
+        if self.fast is not None:
+            self.fast.isolate()
+        else:
+            from .supervised import refuse_limits
+
+            refuse_limits(self.config, "this sweep takes Hydra's per-job path (hydra.sweeper.fast=false, another "
+                                       "launcher, hydra.callbacks, or hydra.launcher.timeout)")
 
     def _report_options(self) -> Options:
         from omegaconf import OmegaConf
@@ -163,9 +191,11 @@ class SweepDriver:
             check_stop_unused(self.config)
             jobs = batches(expand(overrides), sw.max_batch_size)
             planned = planned_runs(jobs)
+            check_plan(overrides, planned)
             check_run_dirs_inside(planned, self._default_subdir())
         report_options = self._report_options()
         tracking = self._tracking()
+        self._isolation()
         pin_sweep_dir(self.config, sweep_dir)
         progress = _Progress(sweep_dir, len(planned)) if sys.stderr.isatty() else None
         del planned  # sweep.json gets it again from the jobs: a 10,000-run sweep does not hold two copies
@@ -190,19 +220,25 @@ class SweepDriver:
         def explain(exc: Exception) -> str | None:  # a later job's overrides do not compose
             return error_line(exc) if isinstance(exc, (HydraException, OmegaConfBaseException)) else None
 
-        outcome = run_sweep(sweep_dir, launch, options=report_options,
-                            plan=None if adaptive is not None else lambda: planned_runs(jobs),
-                            prepare=prepare, tracking=tracking, explain=explain)
-        code = self._finish(sweep_dir, outcome)
+        try:
+            outcome = run_sweep(sweep_dir, launch, options=report_options,
+                                plan=None if adaptive is not None else lambda: planned_runs(jobs),
+                                prepare=prepare, tracking=tracking, explain=explain)
+        finally:
+            if self.fast is not None:
+                self.fast.close()  # its workers end with the sweep
+        code, line = self._finish(sweep_dir, outcome)
         if adaptive is not None:
             console.info(adaptive.final_line())
         stopped = outcome.exception
         if isinstance(stopped, KeyboardInterrupt) or (stopped is not None and full_error()
                                                       and not isinstance(stopped, SeedexpError)):
             raise stopped
-        if code != EXIT_OK:
-            raise SystemExit(code)
-        return []  # the records are on disk; keeping every job's return would grow with the sweep
+        if code == EXIT_RUNS:
+            raise SweepError(line)
+        if code == EXIT_USAGE:
+            raise (stopped if isinstance(stopped, SeedexpError) and str(stopped) == line else ConfigError(line))
+        return [batch for batch in self.returns if batch]  # as Hydra's own sweepers: every job's return, by batch
 
     def _launch_all(self, jobs: list[list[list[str]]], errors: list[str]) -> None:
         """Launch the batches one after another; stop after a batch in which a job found a configuration error."""
@@ -216,25 +252,27 @@ class SweepDriver:
             if errors:  # what was asked cannot run: stop after this batch
                 break
 
-    def _finish(self, sweep_dir: Path, outcome: Outcome) -> int:
-        """Say what happened (errors, the summary) and return the exit code."""
+    def _finish(self, sweep_dir: Path, outcome: Outcome) -> tuple[int, str]:
+        """Say what happened (the summary, warnings); return the exit code and the line of its error.
+
+        The line is raised (:class:`~seedexp.errors.SweepError` for exit 1, another
+        :class:`~seedexp.errors.SeedexpError` for 2): Hydra prints it, the ``seedexp`` command too.
+        """
         if outcome.crash is not None:  # a worker died: not a usage error; the summary names the lost runs (exit 1)
             console.error(f"seedexp: {redact_text(outcome.crash)}")
         lines, problem, summary = [redact_text(e) for e in outcome.errors], outcome.problem, outcome.summary
         if problem is not None:  # what stopped the sweep and the summary it could not write: one line
             lines[-1:] = [f"{lines[-1]}; and {problem}"] if lines else [problem]
-        for line in lines:
-            console.error(f"seedexp: error: {line}")
         if summary is None:
-            return EXIT_USAGE
+            return EXIT_USAGE, "; ".join(lines)
         for line in outcome.tracking:  # the sweep's own files are complete: a tracker that is down is one line
             console.warning(f"seedexp: warning: {line}")
         if outcome.errors:  # what was asked cannot run: the runs before the error are summarized, not judged
             console.info(f"partial summary ({summary.get('n_ok')} ok of {summary['n_runs']} planned run(s), written before "
-                  f"the error): {sweep_dir / 'summary.md'}")
-            return EXIT_USAGE
+                         f"the error): {sweep_dir / 'summary.md'}")
+            return EXIT_USAGE, "; ".join(lines)
         print_summary(summary, sweep_dir)
-        return EXIT_OK if all_ok(summary) else EXIT_RUNS
+        return (EXIT_OK, "") if all_ok(summary) else (EXIT_RUNS, not_ok_line(summary))
 
 
 def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
@@ -243,9 +281,27 @@ def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
 
     console.info(to_markdown(summary))
     console.info(f"summary: {sweep_dir / 'summary.md'} (also summary.html, summary.json, summary.csv, runs.csv, summary.png)")
-    not_ok = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_missing"))
-    if not_ok:
-        console.warning(f"seedexp: {not_ok} of {summary.get('n_runs')} planned runs did not finish ok (listed above); "
-                        "re-run the same command to run only those")
     for problem in summary.get("corrupt") or []:
         console.warning(f"seedexp: warning: {problem}")
+
+
+class SweepStopped(CompactHydraException):
+    """A seedexp error leaving the sweeper, for Hydra to print as its one line (a compact exception: no traceback).
+
+    ``error`` is the :class:`~seedexp.errors.SeedexpError` (the ``seedexp`` command exits 1 for a
+    :class:`~seedexp.errors.SweepError`, 2 for the others). With ``HYDRA_FULL_ERROR=1`` Hydra shows
+    the traceback, the error's included.
+    """
+
+    def __init__(self, error: SeedexpError) -> None:
+        super().__init__(redact_text(f"seedexp: {'' if isinstance(error, SweepError) else 'error: '}{error}"))
+        self.error = error
+
+
+@contextmanager
+def reported_to_hydra() -> Iterator[None]:
+    """Around a sweeper's ``sweep``: a :class:`~seedexp.errors.SeedexpError` leaves as :class:`SweepStopped`."""
+    try:
+        yield
+    except SeedexpError as exc:
+        raise SweepStopped(exc) from exc

@@ -24,11 +24,13 @@ from ..errors import ConfigError, SeedexpError
 from ..record import config_hash, group_of, run_config
 from ..redact import redact_config, redact_overrides, redact_text, remember
 from .secrets import redact_saved_configs
-from ..core import RunSpec, code_identity, current_seeds, execute, one_line
+from ..code_identity import code_identity
+from ..core import RunSpec, current_seeds, execute, one_line
 from ..seeds import SeedPlan
 
 #: Top-level keys of the ``seedexp`` command's config; another key there is a slip.
-CLI_KEYS = ("seed", "pin", "determinism", "resume", "report", "stop", "tracking", "experiment")
+CLI_KEYS = ("seed", "pin", "determinism", "resume", "report", "stop", "tracking", "isolation", "timeout",
+            "memory_limit", "experiment")
 
 #: Set on task functions seedexp already wrapped.
 WRAPPED = "__seedexp_task__"
@@ -98,6 +100,9 @@ def spec_from_config(config: Mapping[str, Any], overrides: list[str], experiment
         reseed=str(determinism.get("reseed") or "warn"),
     )
     SeedPlan(spec.seed, pins=spec.pins)  # validate seed and pins now: one line naming the bad one
+    from ..supervise import check_limits
+
+    check_limits(config.get("isolation", "process"), config.get("timeout"), config.get("memory_limit"))  # a typo
     return spec, parse_bool(config.get("resume", True), "resume")
 
 
@@ -108,6 +113,25 @@ def config_error(value: Any) -> str | None:
     (:func:`run_job`); the sweep stops after the batch and says the line once.
     """
     return value.get("config_error") if isinstance(value, dict) else None
+
+
+def small_return(ret: Any) -> Any:
+    """A job's return cut to what travels and is kept: the status, a config error, or the exception (not the record)."""
+    from hydra.core.utils import JobStatus
+
+    from . import _compat
+
+    value = _compat.job_value(ret)
+    if ret.status == JobStatus.COMPLETED and isinstance(value, dict):
+        _compat.set_job_value(ret, {k: value[k] for k in ("config_error", "status", "seed", "group") if k in value})
+    elif ret.status == JobStatus.FAILED:
+        try:
+            import pickle
+
+            pickle.dumps(value)
+        except Exception:  # noqa: BLE001 - an exception that cannot travel: its text does
+            _compat.set_job_value(ret, RuntimeError(f"{type(value).__name__}: {value}"))
+    return ret
 
 
 def run_dir_of(job_return: Any) -> Path | None:
@@ -151,6 +175,19 @@ def error_line(exc: BaseException) -> str:
         hint = f" (did you mean '{close[0]}'?)" if close and close[0] != key else ""
         return (f"'{key}' is not a setting of this config{hint}; `seedexp --cfg job` shows the settings "
                 "(add a new key with +KEY=VALUE only if your code reads it)")
+    lexer = re.search(r"(?:LexerNoViableAltException|token recognition error)[^:]*: ([^\n;]+)", text)
+    if lexer and "=" in lexer.group(1):
+        key, _, value = lexer.group(1).strip().partition("=")
+        quoted = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return (f"{key}={value}: the value has characters Hydra's override grammar does not take unquoted (letters "
+                f"beyond ASCII, spaces, some symbols): quote it, {key}={quoted} (in a shell: \"{key}={quoted}\")")
+    merging = re.search(r"Error merging override (\S+)", text)
+    if merging:
+        cause = exc.__cause__ or exc.__context__
+        why = one_line(str(cause), 200) if cause is not None else ""
+        key = merging.group(1).split("=", 1)[0].lstrip("+~")
+        return (f"cannot set {merging.group(1)}{f' ({why})' if why else ''}: the value does not fit what {key} holds "
+                f"in the config; `seedexp --cfg job` shows the settings and their values")
     ambiguous = re.search(r"Ambiguous value for argument '([^']+)'", text)
     if ambiguous:
         return (f"{ambiguous.group(1)} gives several values: add -m (--multirun) to run one job per value, "
@@ -326,6 +363,7 @@ def job_spec(cfg: Any, overrides: Sequence[str], run_dir: Path, sweep_dir: Path 
         prepare = prepare_user_task(user_fn, cfg)
     code = getattr(fn, USER_CODE, None) or code_identity(fn)
     spec, resume = spec_from_config(config, list(overrides), target, code)
+    spec.metrics_required = cli  # a user's Hydra task may return nothing, as Hydra tasks do
     if sweep_dir is not None:
         check_inside(run_dir, sweep_dir)
     return spec, resume, prepare
@@ -374,7 +412,7 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
     from omegaconf.errors import OmegaConfBaseException
 
     hc = HydraConfig.get()
-    sweeping = hc.mode == RunMode.MULTIRUN
+    sweeping = hc.mode != RunMode.RUN  # None in a programmatic Hydra.multirun (Hydra sets RUN for a single run)
     try:
         run_dir = Path(hc.runtime.output_dir)
         redact_hydra_files(cfg, run_dir, hc)
@@ -397,6 +435,8 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
         if record["status"] == "ok":
             shown = " ".join(f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in record["metrics"].items())
             console.info(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir / 'result.json'}")
+            if any(v is None for v in record["metrics"].values()):
+                raise SystemExit(1)  # a value is NaN or inf: lost (its warning says which)
         else:
             raise SystemExit(1)
     return record

@@ -120,6 +120,8 @@ class TuneDriver:
         from .fast import FastPath
 
         repin_sweep_dir(self.config, self.root / phase)
+        if self.base.fast is not None:
+            self.base.fast.close()  # the last phase's workers end with it
         self.base.fast = FastPath.create(self.sweeper, self.config, enabled=bool(self.settings.get("fast", True)))
 
     # ------------------------------------------------------------------ settings
@@ -222,11 +224,16 @@ class TuneDriver:
         (settings, make), fixed = self._settings(arguments)
         tracking = self.base._tracking()
         runner = _HydraRunner(self, fixed)
+        self.base._isolation()  # isolation, timeout, memory_limit: checked before any run
         with sweep_lock(self.root):
             clean_orphans(self.root)
             write_text_atomic(self.root / "multirun.yaml", redacted_yaml(self.config))
             search = Search(settings, runner, self.root, make, progress=sys.stderr.isatty())
-            data = search.run()
+            try:
+                data = search.run()
+            finally:
+                if self.base.fast is not None:
+                    self.base.fast.close()  # its workers end with the study
             write_files(self.root, data)
         if tracking is not None:
             from ..tracking import send

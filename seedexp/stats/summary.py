@@ -11,8 +11,9 @@ one group per configuration. The numbers come from
 How a summary is built, step by step (each a short function here):
 
 1. the runs, each with its status (:func:`runs_of`): records matched to the
-   plan; ``crashed`` is a record left at ``running``, ``missing`` a planned run
-   with no record;
+   plan; ``crashed`` is a run whose process died (its record says so, or was
+   left at ``running``), ``timed_out`` one stopped at its time limit, ``missing``
+   a planned run with no record;
 2. the metrics and their directions (:func:`_metrics`), checking that the
    options name metrics the runs reported;
 3. per group and metric, :func:`~seedexp.stats.estimators.describe` of the
@@ -42,13 +43,15 @@ from .estimators import STAT_NAMES, adjust_pvalues, describe, paired
 from .options import Options, check_options, higher_is_better_default
 
 __all__ = ["SUMMARY_SCHEMA", "RUN_STATUSES", "RECORD_FIELDS", "SMALL_N", "summarize", "summary_of", "runs_of",
-           "run_of", "resolve_baseline", "all_ok"]
+           "run_of", "resolve_baseline", "all_ok", "lost_values_line", "not_ok_line"]
 
 SUMMARY_SCHEMA = "seedexp.summary/2"
 
-#: What became of a run: ``crashed`` is a record left at ``running`` (the
-#: process died); ``missing`` a planned run with no record at all.
-RUN_STATUSES = ("ok", "failed", "crashed", "missing")
+#: What became of a run: ``failed``: the experiment raised; ``crashed``: its process
+#: died (a record the supervisor wrote, :mod:`seedexp.supervise`, or one left at
+#: ``running``); ``timed_out``: stopped at its ``timeout``; ``missing``: a planned
+#: run with no record at all.
+RUN_STATUSES = ("ok", "failed", "crashed", "timed_out", "missing")
 
 #: Below this many seeds the summary warns that the interval is wide and leans on normality.
 SMALL_N = 5
@@ -81,8 +84,8 @@ def run_of(i: int, rec: Any) -> dict[str, Any]:
         raise RecordError(f"{where}: group={rec['group']!r} is not a str")
     if isinstance(rec["seed"], bool) or not isinstance(rec["seed"], (int, np.integer)):
         raise RecordError(f"{where}: seed={rec['seed']!r} is not an int")
-    if rec["status"] not in ("ok", "failed", "running", "crashed"):
-        raise RecordError(f"{where}: status={rec['status']!r} is not one of ok, failed, running")
+    if rec["status"] not in ("ok", "failed", "running", "crashed", "timed_out"):
+        raise RecordError(f"{where}: status={rec['status']!r} is not one of ok, failed, running, crashed, timed_out")
     metrics = rec.get("metrics") or {}
     if rec["status"] == "ok" and ("metrics" not in rec or not isinstance(metrics, Mapping)):
         raise RecordError(f"{where} is ok but has no 'metrics' dict")
@@ -175,11 +178,16 @@ def summarize(records: Iterable[Mapping[str, Any]], *, planned: Sequence[Mapping
     Returns
     -------
     dict
-        Schema ``seedexp.summary/2``: ``groups`` (per group: run counts by status
-        and, per metric, :data:`~seedexp.stats.estimators.STAT_NAMES`),
+        Schema ``seedexp.summary/2``: ``n_runs`` and ``n_<status>`` for every status of
+        :data:`RUN_STATUSES` (``n_timed_out`` since seedexp 0.3), ``groups`` (per group:
+        run counts by status and, per metric, :data:`~seedexp.stats.estimators.STAT_NAMES`),
         ``comparisons``, ``planning``, ``runs`` (every run, planned ones included,
-        with its status), ``not_ok``, ``survivorship``, ``warnings``, ``methods``,
-        ``options``, ``versions``.
+        with its status), ``n_nonfinite`` and ``nonfinite`` (per group and metric, the
+        seeds of ok runs whose value was NaN or inf: lost values, named in ``warnings``
+        too, and the sweep is not all ok), ``not_ok`` (each run that is not ok: its status, the error's
+        ``type`` and ``message`` - for a crashed or timed-out run, the cause: exit code
+        or signal, or the limit - and ``log_tail``, its last output, when known),
+        ``survivorship``, ``warnings``, ``methods``, ``options``, ``versions``.
 
     Raises
     ------
@@ -235,11 +243,16 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
              f"(Fisher p={f['pvalue']:.3g}, Holm {f['p_adjusted']:.3g}): statistics over the surviving seeds may be "
              "biased" for f in survivorship if f["flagged"]]
     not_ok = _not_ok(runs)
+    nonfinite = _nonfinite(runs, metric_names)
+    warn += [f"{f['metric']}, {f['group']}: {len(f['seeds'])} run(s) returned NaN or inf (seed(s) "
+             f"{', '.join(map(str, f['seeds'][:10]))}{', ...' if len(f['seeds']) > 10 else ''}): lost values, left out of "
+             "the statistics" for f in nonfinite]
     return {
         "schema": SUMMARY_SCHEMA,
         "n_runs": len(runs),
         **{f"n_{s}": sum(1 for r in runs if r["status"] == s) for s in RUN_STATUSES},
         "n_not_ok": len(not_ok),
+        "n_nonfinite": sum(len(f["seeds"]) for f in nonfinite),
         "planned": planned is not None,
         "metrics": metric_names,
         "primary_metric": opt["primary_metric"],
@@ -251,6 +264,7 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
         "survivorship": survivorship,
         "not_ok": not_ok,
         "failures": [f for f in not_ok if f["status"] == "failed"],
+        "nonfinite": nonfinite,
         "bootstrap": {"seed": opt["bootstrap_seed"], "n_resamples": opt["n_resamples"],
                       "confidence": opt["confidence"], "min_n": opt["bootstrap_min_n"], "method": "BCa"},
         "warnings": warn,
@@ -263,9 +277,51 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
 
 
 def all_ok(summary: Mapping[str, Any]) -> bool:
-    """True when every planned run has an ok record (and no record is unreadable)."""
-    bad = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_missing"))
+    """True when every planned run has an ok record, no metric value was NaN or inf, and no record is unreadable."""
+    bad = sum(int(summary.get(k) or 0) for k in ("n_failed", "n_crashed", "n_timed_out", "n_missing", "n_nonfinite"))
     return bad == 0 and not summary.get("corrupt")
+
+
+def lost_values_line(summary: Mapping[str, Any]) -> str | None:
+    """The one line a front-end prints when ok runs returned NaN or inf (their values are lost), or None."""
+    lost = summary.get("nonfinite") or []
+    if not lost:
+        return None
+    where = "; ".join(f"{f['metric']} of {f['group']}: seed(s) {', '.join(map(str, f['seeds'][:5]))}"
+                      f"{', ...' if len(f['seeds']) > 5 else ''}" for f in lost[:3]) + ("; ..." if len(lost) > 3 else "")
+    return (f"{summary.get('n_nonfinite')} metric value(s) are NaN or inf ({where}): lost, left out of the "
+            "statistics; the runs are ok, so a re-run gives the same - fix the experiment")
+
+
+def not_ok_line(summary: Mapping[str, Any]) -> str:
+    """The one line of a sweep that is not all ok: how many runs, how, and what a re-run does."""
+    parts = []
+    not_ok = sum(int(summary.get(f"n_{s}") or 0) for s in RUN_STATUSES if s != "ok")
+    if not_ok:
+        how = ", ".join(f"{summary[f'n_{s}']} {s.replace('_', ' ')}" for s in RUN_STATUSES
+                        if s != "ok" and summary.get(f"n_{s}"))
+        parts.append(f"{not_ok} of {summary.get('n_runs')} planned runs did not finish ok ({how}; listed above); "
+                     "re-run the same command to run only those")
+    lost = lost_values_line(summary)
+    if lost is not None:
+        parts.append(lost)
+    if summary.get("corrupt"):
+        parts.append(f"{len(summary['corrupt'])} result.json file(s) are not readable records (warned above)")
+    return "; and ".join(parts)
+
+
+def _nonfinite(runs: list[dict], metrics: list[str]) -> list[dict[str, Any]]:
+    """Per group and metric, the ok runs whose value of it was NaN or inf (recorded as null)."""
+    out = []
+    groups = sorted({r["group"] for r in runs})
+    for group in groups:
+        for metric in metrics:
+            seeds = [r["seed"] for r in runs if r["group"] == group and r["status"] == "ok"
+                     and metric in r["metrics"] and (r["metrics"][metric] is None
+                                                     or not math.isfinite(float(r["metrics"][metric])))]
+            if seeds:
+                out.append({"group": group, "metric": metric, "seeds": seeds})
+    return out
 
 
 def _metrics(runs: list[dict], opt: Options, series_metrics: Sequence[str] = ()) -> tuple[list[str], dict[str, bool]]:
@@ -438,8 +494,9 @@ def _not_ok(runs: list[dict]) -> list[dict[str, Any]]:
     """Every run that is not ok, with what became of it."""
     return [{"group": r["group"], "seed": r["seed"], "status": r["status"], "path": r["path"],
              **({"type": r["error"].get("type"), "message": _plain(r["error"].get("message"))} if r["error"] else {}),
+             **({"log_tail": _plain(r["error"]["log_tail"])} if r["error"].get("log_tail") else {}),
              **({"message": "the run's process died before it finished (its record still says running)"}
-                if r["status"] == "crashed" else {}),
+                if r["status"] == "crashed" and not r["error"] else {}),
              **({"message": "planned but no record: it never ran, or its directory was removed"}
                 if r["status"] == "missing" else {})}
             for r in runs if r["status"] != "ok"]

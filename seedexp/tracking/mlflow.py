@@ -10,7 +10,7 @@ parent run, one per group (run name: the group, e.g. ``experiment.model=rf``)
     * metrics ``<metric>/<statistic>``: ``mean``, the headline interval's bounds
       ``ci_low``/``ci_high``, ``n``, ``std``, ``median``
       (:data:`~seedexp.tracking._sweep.STATS`); the run counts ``n_runs``,
-      ``n_ok``, ``n_failed``, ``n_crashed``, ``n_missing``; and, for each
+      ``n_ok``, ``n_failed``, ``n_crashed``, ``n_timed_out``, ``n_missing``; and, for each
       paired comparison where the group is A (every group against the
       baseline, when there is one), ``<metric>/vs/<group B>/<number>``:
       ``mean_diff``, its ``ci_low``/``ci_high``, ``pvalue``, ``p_adjusted``,
@@ -84,7 +84,7 @@ _KEY_MAX, _PARAM_MAX, _TAG_MAX = 250, 6000, 8000
 #: Metric values per ``log_batch`` request (MLflow's limit).
 _BATCH = 1000
 #: MLflow status of a child run, by seedexp status.
-_STATUS = {"ok": "FINISHED", "failed": "FAILED", "crashed": "KILLED"}
+_STATUS = {"ok": "FINISHED", "failed": "FAILED", "crashed": "KILLED", "timed_out": "KILLED"}
 TAG = "seedexp."
 
 

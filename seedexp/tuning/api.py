@@ -22,11 +22,11 @@ __all__ = ["tune", "TuneResult"]
 
 
 class _PythonRunner(Runner):
-    """Runs jobs with :func:`seedexp.core.execute`, here (``n_jobs=1``) or on loky workers, in job order."""
+    """Runs jobs with :func:`seedexp.core.execute`, here (``n_jobs=1``) or on supervised workers, in job order."""
 
     def __init__(self, fn: Callable[..., Any], out: Path, n_jobs: int, pins: Any, strict: bool, threads: Any,
                  resume: bool) -> None:
-        from ..core import code_identity
+        from ..code_identity import code_identity
 
         self.fn, self.out, self.n_jobs = fn, out, n_jobs
         self.pins, self.strict, self.threads, self.resume = pins, strict, threads, resume
@@ -42,34 +42,29 @@ class _PythonRunner(Runner):
         return {"group": spec.group, "seed": seed, "overrides": spec.overrides}
 
     def run(self, phase: str, jobs: Sequence[tuple[Mapping[str, Any], int]]) -> list[dict[str, Any] | None]:
-        from ..api import _run_chunk, _run_dir
+        from ..api import _run_dir, _run_one, _supervised
         from ..core import completed_record
         from ..sweepdir import existing_record
 
         where = self.out / phase
         dirs = [_run_dir(where, self._spec(p, s)) for p, s in jobs]
-        todo = [i for i, (job, d) in enumerate(zip(jobs, dirs))
+        todo = [job for job, d in zip(jobs, dirs)
                 if not (self.resume and completed_record(d, self._spec(*job)) is not None)]
-        args = (str(where), self.pins, self.strict, self.threads, self.resume, self.code)
+        run_one = functools.partial(_run_one, self.fn, str(where), self.pins, self.strict, self.threads, self.resume,
+                                    self.code)
         if self.n_jobs == 1 or len(todo) <= 1:
-            for i in todo:
-                _run_chunk(self.fn, [jobs[i]], *args)
-        else:
-            from joblib.externals.loky import get_reusable_executor
+            for params, seed in todo:
+                run_one(params, seed)
+        else:  # supervised workers: a run whose process dies is a crashed record, the study goes on
+            _supervised(run_one, todo, self.n_jobs, where, "process", None, None, False, _NoBar(), self._spec)
+        return [existing_record(d) for d in dirs]  # in job order: what the study sees does not depend on who finished first
 
-            from ..frameworks.pyrandom import HASH_SEED
 
-            executor = get_reusable_executor(max_workers=self.n_jobs, env={"PYTHONHASHSEED": HASH_SEED})
-            futures = [executor.submit(_run_chunk, self.fn, [jobs[i]], *args) for i in todo]
-            first_error = None
-            for future in futures:  # in job order: what the study sees does not depend on who finished first
-                try:
-                    future.result()
-                except BaseException as exc:  # noqa: BLE001 - wait for the others, then raise the first
-                    first_error = first_error or exc
-            if first_error is not None:
-                raise first_error
-        return [existing_record(d) for d in dirs]
+class _NoBar:
+    """The study shows its own progress (per trial): its runs' supervisor updates nothing."""
+
+    def update(self, n: int) -> None:
+        pass
 
 
 class TuneResult:
@@ -182,7 +177,9 @@ def tune(fn: Callable[..., Mapping[str, Any]], space: Mapping[str, Any], seeds: 
         ``report["confidence"]``, which prefers configurations that are good
         on every seed.
     n_jobs : int
-        Worker processes for the seeds of a trial (joblib/loky). The trials,
+        Worker processes for the seeds of a trial (supervised, as in
+        :func:`seedexp.sweep`: a run whose process dies is a ``crashed`` record
+        and the study goes on). The trials,
         their order, their records and the result are the same for every
         ``n_jobs``: trials are asked and told in a fixed order.
     out : path, optional

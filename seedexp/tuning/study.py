@@ -314,7 +314,7 @@ class Search:
 
     def search(self) -> None:
         """Every trial, in order: ask, run (or find on disk), tell."""
-        from tqdm.auto import tqdm
+        from ..supervise import progress_bar as tqdm  # no monitor thread: the runs' workers are forked
 
         bar = tqdm(total=self.s.n_trials, unit="trial", desc="tune", disable=not self.progress, leave=False)
         try:

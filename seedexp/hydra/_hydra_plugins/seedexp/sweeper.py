@@ -68,4 +68,7 @@ class SeedexpSweeper(Sweeper):
             super().validate_batch_is_legal(batch[:1])
 
     def sweep(self, arguments: List[str]) -> Any:
-        return self._driver.sweep(arguments)
+        from seedexp.hydra.sweeper import reported_to_hydra
+
+        with reported_to_hydra():  # a seedexp error is one line for Hydra to print, not a traceback
+            return self._driver.sweep(arguments)
