@@ -249,3 +249,8 @@ def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
                         "re-run the same command to run only those")
     for problem in summary.get("corrupt") or []:
         console.warning(f"seedexp: warning: {problem}")
+    from ..diagnose import is_seed_warning
+
+    for line in summary.get("warnings") or []:
+        if is_seed_warning(line):  # in the summary above too: the line a person must not miss
+            console.warning(f"seedexp: warning: {line}")

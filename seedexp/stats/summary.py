@@ -16,7 +16,8 @@ How a summary is built, step by step (each a short function here):
 2. the metrics and their directions (:func:`_metrics`), checking that the
    options name metrics the runs reported;
 3. per group and metric, :func:`~seedexp.stats.estimators.describe` of the
-   finite values of the ok runs (:func:`_group`), and a warning where n < 5;
+   finite values of the ok runs (:func:`_group`), and a warning where n < 5 or
+   where every seed gave the same values (:func:`seedexp.diagnose.identical_metrics`);
 4. the paired comparisons (:func:`_comparisons`): every pair of groups, or
    each against the ``baseline``, on their shared seeds, with ONE declared test,
    then the p-values adjusted per family (Holm or Benjamini-Hochberg; with a
@@ -36,6 +37,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..diagnose import identical_metrics
 from ..errors import ConfigError, RecordError
 from ..seeds import stream_key
 from .estimators import STAT_NAMES, adjust_pvalues, describe, paired
@@ -223,6 +225,7 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
         groups.append(group)
         series.update(((name, m), values) for m, values in by_metric.items())
     warn += _small_n_warnings(groups, metric_names)
+    warn += identical_metrics(groups, metric_names)  # the seed reaches nothing these runs compute
     if task is not None:  # within a task only: each method against the baseline method
         pairs = benchmark.task_pairs(group_names, task, opt["baseline"])
     else:
