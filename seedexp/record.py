@@ -96,7 +96,7 @@ def strip_escapes(text: str) -> str:
 #: how the sweep is reported (``report.*``), sent to a tracker (``tracking.*``) and stopped
 #: (``stop.*``). They are left out of a run's group (:func:`group_of`), of the config that is
 #: hashed (:func:`run_config`: resume matches on the hash) and of its run directory's name
-#: (``exclude_keys`` in ``seedexp/conf/seedexp.yaml``, which a test holds to this list). So
+#: (the ``exclude_keys`` seedexp's sweeper adds: :func:`seedexp.hydra.run_dirs.not_in_dir_names`). So
 #: changing them on a finished sweep re-runs nothing and makes no new group.
 NON_RUN_SETTINGS = ("resume", "report", "tracking", "stop")
 

@@ -328,7 +328,8 @@ def _small(ret: Any) -> Any:
 
     value = _compat.job_value(ret)
     if ret.status == JobStatus.COMPLETED and isinstance(value, dict):
-        _compat.set_job_value(ret, {k: value[k] for k in ("config_error", "status", "seed", "group") if k in value})
+        _compat.set_job_value(ret, {k: value[k] for k in ("config_error", "status", "seed", "group", "resumed")
+                                    if k in value})
     elif ret.status == JobStatus.FAILED:
         try:
             import pickle

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..console import log as console
 from ..errors import ConfigError, SeedexpError
@@ -28,12 +28,15 @@ from .secrets import redacted_yaml
 from ..stats.options import Options
 from ..stats.summary import all_ok
 from ..sweepdir import read_json, write_text_atomic
+from ._compat import job_value
 from .adaptive import AdaptiveSweep
+from .app import logging_error_line
 from .fast import FastPath
 from .plan import (
     batches, check_run_dirs_inside, check_stop_unused, expand, params_overrides, pin_sweep_dir, planned_runs,
     split_auto_seed,
 )
+from .run_dirs import apply_sweep_settings
 from .task import config_error, error_line, full_error
 
 __all__ = ["SweepDriver", "EXIT_OK", "EXIT_RUNS", "EXIT_USAGE"]
@@ -89,14 +92,22 @@ class SweepDriver:
 
     def __init__(self, sweeper: Any, config: Any, fast: bool = True) -> None:
         self.sweeper, self.config = sweeper, config
+        apply_sweep_settings(config)  # run dirs named after overrides, unless the app names them itself
         self.fast = FastPath.create(sweeper, config, enabled=fast)
+        self.skipped = 0  # runs resumed from their complete records
 
     def launch(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> Iterable[Any]:
         """Run a batch of jobs: the fast path where the launcher allows it (:mod:`seedexp.hydra.fast`)."""
         if self.fast is not None:
-            return self.fast.launch(batch, initial_job_idx)
+            return self._count_skipped(self.fast.launch(batch, initial_job_idx))
         self.sweeper.validate_batch_is_legal(batch)
-        return self.sweeper.launcher.launch(batch, initial_job_idx=initial_job_idx)
+        return self._count_skipped(self.sweeper.launcher.launch(batch, initial_job_idx=initial_job_idx))
+
+    def _count_skipped(self, results: Iterable[Any]) -> Iterator[Any]:
+        for r in results:
+            value = job_value(r)
+            self.skipped += isinstance(value, dict) and bool(value.get("resumed"))
+            yield r
 
     def _sweep_dir(self) -> Path:
         text = str(self.config.hydra.sweep.dir or "").strip()
@@ -187,12 +198,16 @@ class SweepDriver:
                 if progress is not None:
                     progress.stop()
 
-        def explain(exc: Exception) -> str | None:  # a later job's overrides do not compose
-            return error_line(exc) if isinstance(exc, (HydraException, OmegaConfBaseException)) else None
+        def explain(exc: Exception) -> str | None:  # a later job's overrides do not compose, a log file cannot open
+            return error_line(exc) if isinstance(exc, (HydraException, OmegaConfBaseException)) \
+                else logging_error_line(exc)
 
         outcome = run_sweep(sweep_dir, launch, options=report_options,
                             plan=None if adaptive is not None else lambda: planned_runs(jobs),
                             prepare=prepare, tracking=tracking, explain=explain)
+        if self.skipped:
+            console.info(f"seedexp: {self.skipped} run(s) skipped: their records in {sweep_dir} were complete, of "
+                         "the same configuration and code (resume); resume=false runs them again")
         code = self._finish(sweep_dir, outcome)
         if adaptive is not None:
             console.info(adaptive.final_line())
