@@ -477,7 +477,7 @@ def _methods(opt: Mapping[str, Any]) -> dict[str, str]:
                       + (" of the primary metric, and separately across the others" if opt["primary_metric"] else ""),
         "alpha": alpha,
         "effect_size": f"d_z = mean(diff) / sd(diff), {level} interval by inverting the noncentral t distribution",
-        "win_rate": f"share of shared seeds where A is better by the metric's direction (ties apart), "
+        "win_rate": f"share of shared seeds where A is better by the metric's direction, ties out of the count, "
                     f"exact Clopper-Pearson {level} interval (scipy.stats.binomtest)",
         "planning": f"seeds for a {level} t interval of half-width target_halfwidth, met with 80% assurance over "
                     "the uncertainty of the observed std (Kupper-Hafner probability of achieving the half-width, "
