@@ -125,6 +125,11 @@ def test_seed_key_logging_errors_and_the_defaults_order(tmp_path):
     assert bad.returncode == 2
     (line,) = error_lines(bad)
     assert "/nonexistent/dir/output.log" in line and "handler 'file'" in line and "Traceback" not in bad.stderr
+    swept = run(app, "-m", "seed=0,1", "hydra.sweep.dir=slog",  # ... and in a sweep: its summary is still written
+                "hydra.job_logging.handlers.file.filename=/nonexistent/dir/output.log")
+    assert swept.returncode == 2 and (app / "slog" / "summary.json").is_file()
+    (line,) = error_lines(swept)
+    assert "/nonexistent/dir/output.log" in line and "Traceback" not in swept.stderr
     # part 5: `_self_` before `- seedexp`: seedexp's default replaced the app's seed, and it is said
     config = (app / "conf" / "config.yaml").read_text()
     config = config.replace("  - seedexp ", "  - _self_\n  - seedexp ", 1).replace("  - _self_\n\n", "\n", 1)
