@@ -60,14 +60,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
-import warnings
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..seeds import check_seed, stream_key
+from .ranks import cd_cliques, critical_difference, rank_analysis
+from .tasks import check_task, normalize, score_table, split_group, task_pairs
 
 __all__ = [
     "AGGREGATES", "COVERAGE", "COVERAGE_SLACK", "split_group", "check_task", "task_pairs", "check_normalize", "section", "BENCHMARK_DEFAULTS", "check_benchmark_options", "normalize", "aggregates", "stratified_draws",
@@ -95,241 +95,11 @@ COVERAGE_SLACK = 0.02
 #: Thresholds of a performance profile.
 N_THRESHOLDS = 101
 
-_OVERRIDE_START = re.compile(r",(?=[+~]{0,2}[A-Za-z_][\w./@-]*=)")
-
-
-def _num(x: Any) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _rng(seed: int, *names: str) -> np.random.Generator:
     seq = np.random.SeedSequence(entropy=seed, spawn_key=tuple(stream_key(n) for n in ("benchmark", *names)))
     return np.random.Generator(np.random.PCG64(seq))
-
-
-# --------------------------------------------------------------------------- the score table
-
-
-def split_group(group: str, task_key: str) -> tuple[str | None, str]:
-    """``(task, method)`` of a group name: the task is the value of ``task_key``, the method the rest.
-
-    Examples
-    --------
-    >>> split_group("experiment.dataset=wine,experiment.model=rf", "experiment.dataset")
-    ('wine', 'experiment.model=rf')
-    >>> split_group("dataset=digits", "dataset")
-    ('digits', '(defaults)')
-    >>> split_group("model=rf", "dataset")
-    (None, 'model=rf')
-    """
-    parts = _OVERRIDE_START.split(group) if group != "(defaults)" else []
-    task, rest = None, []
-    for part in parts:
-        key, _, value = part.partition("=")
-        if key.lstrip("+~") == task_key:
-            task = value
-        else:
-            rest.append(part)
-    return task, ",".join(rest) if rest else "(defaults)"
-
-
-def check_task(groups: Iterable[str], task_key: str) -> dict[str, list[str]]:
-    """``{task: [methods]}`` of the groups; one-line errors for a key that is not swept or a task with one method.
-
-    Raises
-    ------
-    ConfigError
-        ``task_key`` is not a swept key of every group (the keys that are, named), or
-        a task was run with one method only.
-
-    Examples
-    --------
-    >>> check_task(["d=a,m=x", "d=a,m=y", "d=b,m=x", "d=b,m=y"], "d")
-    {'a': ['m=x', 'm=y'], 'b': ['m=x', 'm=y']}
-    >>> check_task(["d=a,m=x", "d=a,m=y"], "dataset")
-    Traceback (most recent call last):
-    ...
-    seedexp.errors.ConfigError: report.task='dataset' is not a swept key of group 'd=a,m=x'; name the key whose values are the tasks, one of: d, m (e.g. report.task=d)
-    """
-    by_task: dict[str, set[str]] = {}
-    for group in sorted(set(groups)):
-        task, method = split_group(group, task_key)
-        if task is None:
-            keys = sorted({p.partition("=")[0].lstrip("+~") for p in _OVERRIDE_START.split(group) if "=" in p})
-            raise ConfigError(f"report.task={task_key!r} is not a swept key of group {group!r}; name the key whose "
-                              f"values are the tasks, one of: {', '.join(keys) or '(none: nothing is swept)'} "
-                              f"(e.g. report.task={keys[0] if keys else 'experiment.dataset'})")
-        by_task.setdefault(task, set()).add(method)
-    for task, methods in sorted(by_task.items()):
-        if len(methods) < 2:
-            raise ConfigError(f"task {task_key}={task} was run with one method only ({next(iter(methods))}); a "
-                              "benchmark compares methods on every task: run the other methods on it, or check that "
-                              f"report.task={task_key} names the task and not the method")
-    return {t: sorted(m) for t, m in sorted(by_task.items())}
-
-
-def score_table(runs: Iterable[Mapping[str, Any]], task_key: str, metric: str
-                ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, list[int]]], list[dict[str, Any]]]:
-    """Runs -> ``scores[method][task]`` (values in seed order), their seeds, and the runs missing from it.
-
-    Parameters
-    ----------
-    runs : iterable of dict
-        ``{"group", "seed", "status", "metrics"}`` each (planned runs with status
-        ``missing`` included: they are what makes a run count as missing).
-    task_key : str
-        The override that names the task, e.g. ``experiment.dataset``.
-    metric : str
-
-    Returns
-    -------
-    scores, seeds, missing
-        ``missing``: one entry per (method, task) with runs that gave no finite
-        value, ``{"method", "task", "seeds", "statuses"}``.
-
-    Raises
-    ------
-    ConfigError
-        As :func:`check_task`.
-    """
-    runs = list(runs)
-    check_task((r["group"] for r in runs), task_key)
-    cells: dict[tuple[str, str], dict[int, float | None]] = {}
-    statuses: dict[tuple[str, str], dict[int, str]] = {}
-    for r in runs:
-        task, method = split_group(r["group"], task_key)
-        value = None
-        if r["status"] == "ok":
-            v = (r.get("metrics") or {}).get(metric)
-            if v is not None and math.isfinite(float(v)):
-                value = float(v)
-        cells.setdefault((method, task), {})[r["seed"]] = value
-        statuses.setdefault((method, task), {})[r["seed"]] = r["status"]
-    methods = sorted({m for m, _ in cells})
-    scores: dict[str, dict[str, np.ndarray]] = {m: {} for m in methods}
-    seeds: dict[str, dict[str, list[int]]] = {m: {} for m in methods}
-    missing = []
-    for (m, t), by_seed in sorted(cells.items()):
-        ok = sorted(s for s, v in by_seed.items() if v is not None)
-        scores[m][t] = np.array([by_seed[s] for s in ok], dtype=float)
-        seeds[m][t] = ok
-        lost = sorted(s for s, v in by_seed.items() if v is None)
-        if lost:
-            st = statuses[(m, t)]
-            missing.append({"method": m, "task": t, "seeds": lost,
-                            "statuses": [st[s] if st[s] != "ok" else "no value" for s in lost]})
-    return scores, seeds, missing
-
-
-def task_pairs(groups: Sequence[str], task_key: str, baseline: str | None) -> list[tuple[str, str]]:
-    """The per-task paired comparisons of a benchmark: each method against ``baseline`` on each task; none without one.
-
-    A benchmark's question is answered across tasks (the aggregates, P(X > Y),
-    the ranks); per-task tests of every pair (tasks x methods^2 / 2 of them,
-    corrected together) would be many weak tests of another question (Demsar
-    2006). With a baseline method, its per-task comparisons stay.
-
-    Raises
-    ------
-    ConfigError
-        ``baseline`` names no method, or several.
-    """
-    if baseline is None:
-        return []
-    by_task: dict[str, dict[str, str]] = {}
-    for g in groups:
-        task, method = split_group(g, task_key)
-        by_task.setdefault(str(task), {})[method] = g
-    methods = sorted({m for per in by_task.values() for m in per})
-    wanted = {p.strip() for p in baseline.split(",") if p.strip()}
-    matches = [m for m in methods if m == baseline or wanted <= set(_OVERRIDE_START.split(m))]
-    if len(matches) != 1:
-        what = "matches no method" if not matches else f"matches {len(matches)} methods"
-        raise ConfigError(f"baseline {baseline!r} {what} of the benchmark; its methods are: {'; '.join(methods)}. "
-                          "Name one of them (e.g. report.baseline=experiment.model=lr)")
-    base = matches[0]
-    return [(per[m], per[base]) for t, per in sorted(by_task.items()) if base in per for m in sorted(per) if m != base]
-
-
-def normalize(scores: Mapping[str, Mapping[str, np.ndarray]], how: Any, *, higher_is_better: bool = True
-              ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, tuple[float, float]] | None, list[str]]:
-    """Normalise each task's scores: ``(score - worst) / (best - worst)``.
-
-    Parameters
-    ----------
-    scores : mapping method -> task -> array
-    how : {None, "minmax", mapping task -> [worst, best]}
-        None: raw scores. ``"minmax"``: worst and best over every run of every
-        method on the task. A mapping: declared reference scores per task.
-    higher_is_better : bool
-        The metric's direction (for ``"minmax"``: which end is the worst).
-
-    Returns
-    -------
-    normalised, references, notes
-        ``references[task] = (worst, best)`` (None when raw); ``notes``: tasks
-        whose runs all scored the same (normalised to 0).
-
-    Raises
-    ------
-    ConfigError
-        A reference for a task that is not in the benchmark, a task with no
-        reference, or a reference whose two ends are equal.
-
-    Examples
-    --------
-    >>> s = {"a": {"t": np.array([0.5, 1.0])}, "b": {"t": np.array([0.0])}}
-    >>> n, ref, _ = normalize(s, "minmax")
-    >>> n["a"]["t"].tolist(), ref
-    ([0.5, 1.0], {'t': (0.0, 1.0)})
-    >>> normalize(s, {"u": [0, 1]})
-    Traceback (most recent call last):
-    ...
-    seedexp.errors.ConfigError: report.normalize names task(s) u that the benchmark does not have; its tasks are: t
-    """
-    tasks = sorted({t for per in scores.values() for t in per})
-    notes: list[str] = []
-    if how is None:
-        return {m: dict(per) for m, per in scores.items()}, None, notes
-    if how == "minmax":
-        refs = {}
-        for t in tasks:
-            values = np.concatenate([per[t] for per in scores.values() if t in per])
-            lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
-            refs[t] = (lo, hi) if higher_is_better else (hi, lo)
-    elif isinstance(how, Mapping):
-        unknown = sorted(set(map(str, how)) - set(tasks))
-        if unknown:
-            raise ConfigError(f"report.normalize names task(s) {', '.join(unknown)} that the benchmark does not have; "
-                              f"its tasks are: {', '.join(tasks)}")
-        absent = [t for t in tasks if t not in {str(k) for k in how}]
-        if absent:
-            raise ConfigError(f"report.normalize has no reference scores for task(s) {', '.join(absent)}; give "
-                              f"[worst, best] for every task, e.g. report.normalize={{{absent[0]}: [0.0, 1.0]}}, "
-                              "or report.normalize=minmax")
-        refs = {}
-        for k, v in how.items():
-            if not isinstance(v, (list, tuple)) or len(v) != 2 or not all(
-                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v):
-                raise ConfigError(f"report.normalize.{k}={v!r}: expected [worst, best], two numbers, e.g. [0.1, 1.0]")
-            if float(v[0]) == float(v[1]):
-                raise ConfigError(f"report.normalize.{k}={list(v)!r}: worst and best are equal; nothing to scale by")
-            refs[str(k)] = (float(v[0]), float(v[1]))
-    else:
-        raise ConfigError(f"report.normalize={how!r}: expected null (raw scores), minmax, or a mapping "
-                          "{task: [worst, best]}")
-    out: dict[str, dict[str, np.ndarray]] = {m: {} for m in scores}
-    for t in tasks:
-        worst, best = refs[t]
-        if worst == best:
-            notes.append(f"task {t}: every run scored {worst:g}; its normalised scores are 0")
-        for m, per in scores.items():
-            if t in per:
-                out[m][t] = (per[t] - worst) / (best - worst) if worst != best else np.zeros_like(per[t])
-    return out, refs, notes
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -488,117 +258,6 @@ def improvement_bootstrap(x_columns: Sequence[np.ndarray], y_columns: Sequence[n
     return total / len(x_columns)
 
 
-# --------------------------------------------------------------------------- ranks
-
-
-def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
-    """Nemenyi's critical difference of average ranks: ``q_alpha sqrt(k (k + 1) / (6 n))`` (Demsar 2006).
-
-    ``q_alpha`` is the studentized range quantile for ``k`` means and infinite
-    degrees of freedom over sqrt(2) (``scipy.stats.studentized_range``).
-
-    Examples
-    --------
-    >>> round(critical_difference(4, 14), 4)  # Demsar 2006, section 3.2.2: CD = 1.25 at q_0.05 = 2.569
-    1.2536
-    """
-    from scipy import stats
-
-    q = float(stats.studentized_range.ppf(1.0 - alpha, k, np.inf)) / math.sqrt(2.0)
-    return q * math.sqrt(k * (k + 1) / (6.0 * n))
-
-
-def cd_cliques(mean_ranks: Mapping[str, float], cd: float) -> list[list[str]]:
-    """The maximal runs of methods (in rank order) whose average ranks lie within ``cd`` of each other.
-
-    These are the bars of a critical-difference diagram: methods joined by one
-    are not told apart by the Nemenyi test.
-
-    Examples
-    --------
-    >>> cd_cliques({"a": 1.0, "b": 1.5, "c": 2.9, "d": 3.2}, 1.0)
-    [['a', 'b'], ['c', 'd']]
-    """
-    order = sorted(mean_ranks, key=lambda m: (mean_ranks[m], m))
-    cliques, reach = [], -1
-    for i, m in enumerate(order):
-        j = i
-        while j + 1 < len(order) and mean_ranks[order[j + 1]] - mean_ranks[m] <= cd:
-            j += 1
-        if j > i and j > reach:
-            cliques.append(order[i:j + 1])
-            reach = j
-    return cliques
-
-
-def rank_analysis(matrix: np.ndarray, methods: Sequence[str], *, alpha: float = 0.05) -> dict[str, Any]:
-    """Average ranks, Friedman, Nemenyi (with its critical difference) and Wilcoxon-Holm on a tasks x methods table.
-
-    Parameters
-    ----------
-    matrix : (N tasks, k methods) array
-        Each method's mean score on each task, higher is better.
-    methods : sequence of str
-    alpha : float
-        Level of the critical difference and of the verdicts.
-
-    Returns
-    -------
-    dict
-        ``mean_ranks`` {method: rank}, ``friedman`` {statistic, pvalue,
-        iman_davenport, id_pvalue} (None with fewer than 3 methods), ``cd``,
-        ``cliques``, ``nemenyi`` and ``wilcoxon`` lists of pairs
-        {a, b, pvalue, (p_adjusted)}.
-    """
-    from scipy import stats
-    from statsmodels.stats.multitest import multipletests
-
-    m = np.asarray(matrix, dtype=float)
-    n, k = m.shape
-    ranks = stats.rankdata(-m, axis=1, method="average")
-    mean_ranks = ranks.mean(axis=0)
-    out: dict[str, Any] = {"n_tasks": n, "mean_ranks": {a: float(r) for a, r in zip(methods, mean_ranks)},
-                           "friedman": None, "cd": None, "cliques": [], "nemenyi": [], "wilcoxon": []}
-    if k >= 3 and n >= 2:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)
-            res = stats.friedmanchisquare(*m.T)
-        chi2 = _num(res.statistic)
-        if chi2 is not None:
-            denom = n * (k - 1) - chi2
-            f = (n - 1) * chi2 / denom if denom > 0 else None
-            out["friedman"] = {"statistic": chi2, "pvalue": _num(res.pvalue), "iman_davenport": _num(f),
-                               "id_pvalue": _num(stats.f.sf(f, k - 1, (k - 1) * (n - 1))) if f is not None else None,
-                               "df": k - 1}
-    if k >= 2 and n >= 1:
-        cd = critical_difference(k, n, alpha)
-        out["cd"] = cd
-        out["cliques"] = cd_cliques(out["mean_ranks"], cd)
-        scale = math.sqrt(k * (k + 1) / (6.0 * n))
-        for i, j in itertools.combinations(range(k), 2):
-            q = abs(mean_ranks[i] - mean_ranks[j]) / scale
-            p = float(stats.studentized_range.sf(q * math.sqrt(2.0), k, np.inf))
-            out["nemenyi"].append({"a": methods[i], "b": methods[j], "rank_diff": float(mean_ranks[i] - mean_ranks[j]),
-                                   "pvalue": min(1.0, p), "significant": bool(abs(mean_ranks[i] - mean_ranks[j]) > cd)})
-    pvals = []
-    for i, j in itertools.combinations(range(k), 2):
-        d = m[:, i] - m[:, j]
-        p = None
-        if n >= 1 and np.any(d != 0):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                p = _num(stats.wilcoxon(m[:, i], m[:, j]).pvalue)
-        pvals.append(p)
-        out["wilcoxon"].append({"a": methods[i], "b": methods[j], "wins": int(np.sum(d > 0)), "losses": int(np.sum(d < 0)),
-                                "ties": int(np.sum(d == 0)), "pvalue": p})
-    given = [p for p in pvals if p is not None]
-    adjusted = iter(multipletests(given, method="holm")[1] if given else [])
-    for row in out["wilcoxon"]:
-        row["p_adjusted"] = float(next(adjusted)) if row["pvalue"] is not None else None
-        row["significant"] = row["p_adjusted"] is not None and row["p_adjusted"] < alpha
-    return out
-
-
 # --------------------------------------------------------------------------- honesty at small n
 
 
@@ -637,6 +296,49 @@ def coverage_caveat(statistic: str, seeds: int, tasks: int, confidence: float = 
 
 
 # --------------------------------------------------------------------------- the analysis
+
+
+def _resampled(columns: Mapping[str, list[np.ndarray]], taus: np.ndarray, *, seed: int, metric: str,
+               n_resamples: int, confidence: float, gamma: float | None, hib: bool) -> tuple[dict, dict, dict]:
+    """Per method: its aggregates with intervals, its profile with a band, and its resample counts (for P(X > Y)).
+
+    One method's resamples at a time: memory ~ resamples x (runs of one method).
+    """
+    agg: dict[str, Any] = {}
+    prof: dict[str, Any] = {}
+    counts: dict[str, list[np.ndarray]] = {}
+    for m in sorted(columns):
+        draws = stratified_draws([len(c) for c in columns[m]], _rng(seed, metric, m), n_resamples)
+        point = aggregates(columns[m], gamma=gamma)
+        boot = aggregates_bootstrap(columns[m], draws, gamma=gamma)
+        agg[m] = {}
+        for name in AGGREGATES:
+            if point[name] is None:
+                agg[m][name] = None
+                continue
+            low, high, se = percentile_interval(boot[name], confidence)
+            agg[m][name] = {"estimate": point[name], "ci_low": float(low), "ci_high": float(high), "mc_se": float(se)}
+        pb = profile_bootstrap(columns[m], draws, taus, higher_is_better=hib)
+        low, high, _ = percentile_interval(pb, confidence)
+        prof[m] = {"fraction": profile(columns[m], taus, higher_is_better=hib).tolist(),
+                   "ci_low": low.tolist(), "ci_high": high.tolist()}
+        counts[m] = [_counts(d, len(c)) for d, c in zip(draws, columns[m])]
+        del draws, boot, pb
+    return agg, prof, counts
+
+
+def _coverage_warning(agg: Mapping[str, Any], methods: Sequence[str], min_seeds: int, n_tasks: int) -> str | None:
+    """The caveat when the stratified bootstrap's measured coverage near this design is under the slack."""
+    flagged = [(name, _coverage(name, min_seeds, n_tasks)) for name in AGGREGATES
+               if any(agg[m][name] is not None for m in methods)]
+    flagged = [(name, c) for name, c in flagged if c is not None and c[2] < 100 * (0.95 - COVERAGE_SLACK)]
+    if flagged:
+        (s_, t_, _), exact = flagged[0][1], flagged[0][1][:2] == (min_seeds, n_tasks)
+        return (f"the stratified bootstrap intervals are too narrow at {min_seeds} seed(s) x {n_tasks} task(s): "
+                f"{'at' if exact else 'near'} {s_} seeds x {t_} tasks their 95% intervals covered "
+                + ", ".join(f"{name.replace('_', ' ')} {c[2]:.0f}%" for name, c in flagged)
+                + " in Monte Carlo (BENCHMARKS.md); read them as too short, and run more seeds")
+    return None
 
 
 def analyze(scores: Mapping[str, Mapping[str, np.ndarray]], *, metric: str = "score", higher_is_better: bool = True,
@@ -721,35 +423,11 @@ def analyze(scores: Mapping[str, Mapping[str, np.ndarray]], *, metric: str = "sc
 
     columns = {m: [normed[m][t] for t in tasks] for m in methods}
     taus = thresholds(columns.values())
-    agg: dict[str, Any] = {}
-    prof: dict[str, Any] = {}
-    counts: dict[str, list[np.ndarray]] = {}
-    for m in methods:  # one method's resamples at a time: memory ~ B x (runs of one method)
-        draws = stratified_draws([len(c) for c in columns[m]], _rng(seed, metric, m), n_resamples)
-        point = aggregates(columns[m], gamma=gamma)
-        boot = aggregates_bootstrap(columns[m], draws, gamma=gamma)
-        agg[m] = {}
-        for name in AGGREGATES:
-            if point[name] is None:
-                agg[m][name] = None
-                continue
-            low, high, se = percentile_interval(boot[name], confidence)
-            agg[m][name] = {"estimate": point[name], "ci_low": float(low), "ci_high": float(high), "mc_se": float(se)}
-        pb = profile_bootstrap(columns[m], draws, taus, higher_is_better=hib)
-        low, high, _ = percentile_interval(pb, confidence)
-        prof[m] = {"fraction": profile(columns[m], taus, higher_is_better=hib).tolist(),
-                   "ci_low": low.tolist(), "ci_high": high.tolist()}
-        counts[m] = [_counts(d, len(c)) for d, c in zip(draws, columns[m])]
-        del draws, boot, pb
-    flagged = [(name, _coverage(name, min_seeds, len(tasks))) for name in AGGREGATES
-               if any(agg[m][name] is not None for m in methods)]
-    flagged = [(name, c) for name, c in flagged if c is not None and c[2] < 100 * (0.95 - COVERAGE_SLACK)]
-    if flagged:
-        (s_, t_, _), exact = flagged[0][1], flagged[0][1][:2] == (min_seeds, len(tasks))
-        warn.append(f"the stratified bootstrap intervals are too narrow at {min_seeds} seed(s) x {len(tasks)} task(s): "
-                    f"{'at' if exact else 'near'} {s_} seeds x {t_} tasks their 95% intervals covered "
-                    + ", ".join(f"{name.replace('_', ' ')} {c[2]:.0f}%" for name, c in flagged)
-                    + " in Monte Carlo (BENCHMARKS.md); read them as too short, and run more seeds")
+    agg, prof, counts = _resampled(columns, taus, seed=seed, metric=metric, n_resamples=n_resamples,
+                                   confidence=confidence, gamma=gamma, hib=hib)
+    caveat = _coverage_warning(agg, methods, min_seeds, len(tasks))
+    if caveat is not None:
+        warn.append(caveat)
 
     oriented = {m: [c if hib else -c for c in columns[m]] for m in methods}
     pairs = []
