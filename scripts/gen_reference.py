@@ -170,9 +170,17 @@ def config_reference() -> str:
             out += _key_table(kids)
         else:
             out += _key_table([e])
-    hydra_keys = [e for e in entries if e.path[0] == "hydra" and not e.section]
-    out += ["### `hydra` (what seedexp sets in Hydra's own config)", ""]
-    out += _key_table(hydra_keys)
+    from seedexp.record import NON_RUN_SETTINGS
+    from seedexp.redact import DEFAULT_SUBDIR
+
+    out += ["### `hydra` (what seedexp sets in Hydra's own config)", "",
+            "`hydra/sweeper: seedexp` (in `defaults`, above). When a sweep starts, seedexp's sweeper sets "
+            f"`hydra.sweep.subdir: {DEFAULT_SUBDIR}` (run dirs named after their overrides, secrets masked) "
+            "only where it is Hydra's default (`${hydra.job.num}`), and adds "
+            f"{', '.join(f'`{k}`' for k in NON_RUN_SETTINGS)} and each of their keys to the app's "
+            "`hydra.job.config.override_dirname.exclude_keys`: an app keeps its own values "
+            "([what seedexp sets in `hydra.*`](../how-to/hydra-app.md#what-seedexp-sets-in-hydra-and-how-an-app-keeps-its-own)).",
+            ""]
     for name, title in (("hydra/sweeper/seedexp.yaml", "the seedexp sweeper (`hydra/sweeper=seedexp`, the default)"),
                         ("hydra/sweeper/seedexp_tune.yaml", "the tuning sweeper (`hydra/sweeper=seedexp_tune`)")):
         intro, entries = yaml_entries(CONF / name)

@@ -17,7 +17,6 @@ import functools
 import itertools
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 

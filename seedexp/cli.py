@@ -26,6 +26,7 @@ usage: seedexp [-m] [OVERRIDE ...]          run an experiment, or a sweep with -
   seedexp compare SWEEP_DIR --metric test_f1                paired comparisons of one metric
   seedexp plan SWEEP_DIR --halfwidth 0.01                   how many seeds a precision needs
   seedexp verify experiment=torch_digits                    are two fresh runs bitwise identical?
+  seedexp verify train.py seed=3                            ... of your own @seedexp.main app
   seedexp variance experiment=imbalanced_clf                which source of randomness moves a metric
 
 Each run writes result.json (metrics, every stream seed, config, versions) in its run dir;
@@ -180,10 +181,16 @@ def _run_hydra(argv: Sequence[str]) -> int:
         print(f"seedexp: error: {redact_text(one_line(line, 1000))} (HYDRA_FULL_ERROR=1 shows the traceback)",
               file=sys.stderr)
         return EXIT_USAGE
-    except ValueError as exc:  # Hydra's defaults list refuses a config group set to null (experiment=null)
-        if full_error or "Config group override must be" not in str(exc):
+    except ValueError as exc:  # experiment=null (Hydra's defaults list refuses it), or hydra.job_logging cannot open its file
+        from .hydra.app import logging_error_line
+
+        if not full_error and "Config group override must be" in str(exc):
+            print(f"seedexp: error: {_null_group(argv)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+            return EXIT_USAGE
+        line = None if full_error else logging_error_line(exc)
+        if line is None:
             raise
-        print(f"seedexp: error: {_null_group(argv)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
+        print(f"seedexp: error: {redact_text(line)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # Hydra's own files (.hydra/*.yaml) or the sweep's, on a full or read-only disk
         if full_error:
@@ -204,14 +211,21 @@ def _verify(argv: Sequence[str]) -> int:
     from .verify import likely_causes, verify
 
     parser = _OneLineParser(
-        prog="seedexp verify", usage="seedexp verify [--runs N] [--keep] [OVERRIDE ...]",
+        prog="seedexp verify", usage="seedexp verify [--runs N] [--keep] [--app SCRIPT.py] [OVERRIDE ...]",
         description="Run one configuration N times, each in a fresh process with another starting "
                     "PYTHONHASHSEED, and compare every metric and fingerprint bit for bit. Exit 0 if identical.")
     parser.add_argument("--runs", type=int, default=2, help="fresh runs to compare (default 2, at least 2)")
     parser.add_argument("--keep", action="store_true", help="keep the run directories even when reproducible")
-    parser.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="as for `seedexp`, e.g. experiment=torch_digits seed=3")
+    parser.add_argument("--app", metavar="SCRIPT.py", default=None,
+                        help="your @seedexp.main script instead of the seedexp command, e.g. --app train.py "
+                             "(started in the current directory; `seedexp verify train.py ...` works too)")
+    parser.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="as for `seedexp` (or your app), e.g. "
+                                                                         "experiment=torch_digits seed=3")
     ns = _parse(parser, argv)
-    result = verify(ns.overrides, runs=ns.runs, keep=ns.keep, progress=lambda line: print(line, flush=True))
+    if ns.app is None and ns.overrides and ns.overrides[0].endswith(".py") and "=" not in ns.overrides[0]:
+        ns.app, ns.overrides = ns.overrides[0], ns.overrides[1:]  # seedexp verify train.py model=lr
+    result = verify(ns.overrides, runs=ns.runs, keep=ns.keep, progress=lambda line: print(line, flush=True),
+                    app=ns.app)
     if result.error:
         print(f"seedexp verify: {result.error}", file=sys.stderr)
         return 1
@@ -296,14 +310,15 @@ def _main(argv: list[str]) -> int:
     if argv[:1] == ["help"]:
         argv = ["--help", *argv[1:]]
     sub = argv[0] if argv and argv[0] in SUBCOMMANDS else None
-    if sub is None and any(a in ("--help", "-h") for a in argv):
-        print(USAGE)
-        print("Hydra's options and this config's groups follow.\n")
-        argv = [a if a != "-h" else "--help" for a in argv]
-    if sub in (None, "verify", "variance"):
+    helping = sub is None and any(a in ("--help", "-h") for a in argv)
+    if sub in (None, "verify", "variance") and not helping:  # help runs nothing: no restart (it printed twice)
         from .hydra import fix_hash_seed
 
         fix_hash_seed()
+    if helping:
+        print(USAGE)
+        print("Hydra's options and this config's groups follow.\n")
+        argv = [a if a != "-h" else "--help" for a in argv]
     # Before anything imports TensorFlow, or it is too late: hide its INFO start-up chatter.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     if sub is None:

@@ -58,6 +58,10 @@ MAX_MESSAGE = 300
 #: (:data:`seedexp.record.MAX_RECORD_BYTES`); the whole text is in ``traceback.txt``.
 MAX_RECORD_MESSAGE = 10_000
 
+#: The metric name a bare number returned by an experiment is recorded under, unless
+#: the configuration declares one (``report.primary_metric``).
+NUMBER_METRIC = "objective"
+
 #: The seed plan of the run in progress (see :func:`current_seeds`).
 _CURRENT: contextvars.ContextVar[SeedPlan | None] = contextvars.ContextVar("seedexp_current_seeds", default=None)
 
@@ -118,6 +122,10 @@ class RunSpec:
     metrics_required : bool
         False for a user's own Hydra task: one that returns nothing (as most Hydra
         tasks do) makes an ``ok`` record without metrics, and a warning, not a failure.
+    number_metric : str
+        The metric name a bare number returned by the experiment is recorded under.
+    seed_drawn : bool
+        ``seed`` was drawn from OS entropy by the front-end (``seed: null`` in an app), not given.
     """
 
     seed: int | None
@@ -132,6 +140,8 @@ class RunSpec:
     code: dict[str, Any] = field(default_factory=dict)
     reseed: str = "warn"
     metrics_required: bool = True
+    number_metric: str = NUMBER_METRIC
+    seed_drawn: bool = False
 
 
 def completed_record(run_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
@@ -269,7 +279,7 @@ def _marker(spec: RunSpec, plan: SeedPlan, in_force: dict[str, Any]) -> dict[str
         "metrics": {},
         "fingerprints": {},
         "seed": plan.master,
-        "seed_drawn": plan.drawn,
+        "seed_drawn": plan.drawn or spec.seed_drawn,
         "pins": plan.pins,
         "streams": {},
         "unused_pins": [],
@@ -307,7 +317,10 @@ def _call(call: Callable[[], Any], plan: SeedPlan, spec: RunSpec, record: dict[s
                 "the task returned nothing: the run is recorded without metrics (return {'metric': number, ...} "
                 "for the summary's statistics)")
         else:
-            record["metrics"], record["fingerprints"] = check_result(result, spec.experiment, series=bool(series))
+            record["metrics"], record["fingerprints"] = check_result(result, spec.experiment, series=bool(series),
+                                                                     number_metric=spec.number_metric)
+            if returned_number(result):  # what a resumed Hydra task returns again (seedexp.hydra.app.task_return)
+                record["returned"] = spec.number_metric
         lost = [name for name, value in record["metrics"].items() if value is None]
         if lost:
             record.setdefault("warnings", []).append(nonfinite_warning(lost))
@@ -455,19 +468,33 @@ def unused_pins(plan: SeedPlan) -> list[str]:
     return sorted(p for p in plan.pins if p not in used)
 
 
-def check_result(result: Any, target: str, series: bool = False) -> tuple[dict[str, float | None], dict[str, str]]:
+def returned_number(result: Any) -> bool:
+    """Did the experiment return one bare real number (what Hydra's Optuna/Nevergrad sweepers read)?"""
+    return isinstance(result, numbers.Real) and not isinstance(result, (bool, np.bool_))
+
+
+def check_result(result: Any, target: str, series: bool = False,
+                 number_metric: str = NUMBER_METRIC) -> tuple[dict[str, float | None], dict[str, str]]:
     """Validate what an experiment returned; return ``(metrics, fingerprints)``.
 
     The contract: a non-empty dict of metric name (str) -> real number, plus
     optionally ``"fingerprints": {name: str}`` (hashes of artifacts such as
-    trained weights). NaN and inf are kept as ``None`` (JSON has neither).
+    trained weights); or one bare real number, recorded as the metric
+    ``number_metric``. NaN and inf are kept as ``None`` (JSON has neither).
     ``series``: the run recorded per-step series (:mod:`seedexp.series`), so
     a dict without a number is fine.
+
+    Examples
+    --------
+    >>> check_result(0.75, "train", number_metric="accuracy")
+    ({'accuracy': 0.75}, {})
     """
+    if returned_number(result):
+        result = {number_metric: result}
     if not isinstance(result, Mapping):
         raise ExperimentError(
-            f"experiment {target!r} returned {type(result).__name__}, not a dict; "
-            "return {'metric_name': number, ...}"
+            f"experiment {target!r} returned {type(result).__name__}, not a dict or a number; "
+            "return {'metric_name': number, ...} or one number"
         )
     metrics: dict[str, float | None] = {}
     fingerprints: dict[str, str] = {}

@@ -16,8 +16,11 @@ experiment         the experiment's ``_target_``
 metrics            ``{name: float}`` (``null`` for NaN/inf, with a warning: a lost value); empty when failed,
                    or when a user's own Hydra task returned nothing (a warning says so)
 fingerprints       ``{name: str}``: hashes of artifacts (e.g. trained weights)
+returned           when the experiment returned one bare number: the metric it is
+                   recorded under (optional; a resumed Hydra task returns that number)
 seed               the master seed (an int of any size)
-seed_drawn         true when ``seed: null`` drew it from OS entropy
+seed_drawn         true when ``seed: null`` drew it from OS entropy (in a Hydra app: a
+                   32-bit int, usable as ``random_state``)
 pins               ``{stream: int}`` pinned streams
 streams            ``{stream: int}`` every stream seed handed out (``cv/0``...)
 overrides          the run's command-line overrides (Hydra's task overrides)
@@ -106,7 +109,7 @@ def strip_escapes(text: str) -> str:
 #: (``stop.*``), and where and under which limits its runs execute (``isolation``, ``timeout``,
 #: ``memory_limit``: :mod:`seedexp.supervise`). They are left out of a run's group (:func:`group_of`), of the config that is
 #: hashed (:func:`run_config`: resume matches on the hash) and of its run directory's name
-#: (``exclude_keys`` in ``seedexp/conf/seedexp.yaml``, which a test holds to this list). So
+#: (the ``exclude_keys`` seedexp's sweeper adds: :func:`seedexp.hydra.run_dirs.not_in_dir_names`). So
 #: changing them on a finished sweep re-runs nothing and makes no new group.
 NON_RUN_SETTINGS = ("resume", "report", "tracking", "stop", "isolation", "timeout", "memory_limit")
 
@@ -139,18 +142,23 @@ def group_of(overrides: Iterable[str], seed_key: str = "seed") -> str:
     """The configuration a run belongs to: its overrides minus the seed, sorted.
 
     The settings that do not change a run (:data:`NON_RUN_SETTINGS`) are left out too,
-    and a secret's value is replaced by its tag (:func:`seedexp.redact.redact_override`).
+    a secret's value is replaced by its tag (:func:`seedexp.redact.redact_override`), and
+    Hydra's ``+``/``++`` prefixes (add / force-add a key) are dropped: ``++model.C=1``
+    sets what ``model.C=1`` sets.
 
     Examples
     --------
     >>> group_of(["seed=3", "experiment.model=rf", "report.test=permutation", "resume=true"])
     'experiment.model=rf'
+    >>> group_of(["++model.C=1", "+extra=2"])
+    'extra=2,model.C=1'
     """
     def counts(override: str) -> bool:
         key = override.split("=", 1)[0].lstrip("+~")
         return key != seed_key and changes_runs(key)
 
-    kept = sorted(redact_override(o) for o in overrides if counts(o))  # a secret: by its tag (seedexp.redact)
+    # a secret: by its tag (seedexp.redact); +key=v and ++key=v set key=v
+    kept = sorted(redact_override(o).lstrip("+") for o in overrides if counts(o))
     return ",".join(kept) if kept else "(defaults)"
 
 

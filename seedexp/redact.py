@@ -71,8 +71,7 @@ from .errors import ConfigError
 __all__ = [
     "SECRET_WORDS", "SECRET_PAIRS", "TOKEN_NOT_SECRET", "MASK", "KEY_ENV", "DEFAULT_SUBDIR", "is_secret_key", "tag",
     "redact_config", "redact_override", "redact_overrides", "redact_dirname", "redact_text", "redact_url",
-    "remember", "check_subdir", "is_default_subdir", "key_file", "redacted_yaml", "redact_saved_configs",
-    "register_resolver",
+    "remember", "check_subdir", "is_default_subdir", "key_file",
 ]
 
 #: A key whose last word is one of these names a secret.

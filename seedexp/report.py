@@ -59,10 +59,40 @@ def _level(summary: Mapping[str, Any]) -> str:
     return f"{100 * summary['options']['confidence']:g}%"
 
 
-def _interval(low: Any, high: Any, noise: float | None = None) -> str:
+def _decimals(*values: Any, digits: int = 4) -> int | None:
+    """Decimals that give the largest of ``values`` ``digits`` significant digits (None: use %g)."""
+    finite = [abs(float(v)) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    top = max(finite, default=0.0)
+    if top == 0.0:
+        return digits - 1
+    if top < 1e-3 or top >= 1e5:
+        return None
+    return max(0, digits - 1 - math.floor(math.log10(top)))
+
+
+def _fixed(x: Any, decimals: int | None, digits: int = 4) -> str:
+    """``x`` with ``decimals`` decimals (an estimate and its interval share them), else as :func:`_fmt`."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    if decimals is None or not isinstance(x, (int, float)):
+        return _fmt(x, digits)
+    text = f"{x:.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
+def _interval(low: Any, high: Any, noise: float | None = None, decimals: Any = "auto") -> str:
     if low is None or high is None:
         return "–"
-    return f"[{_fmt_noisy(low, noise)}, {_fmt_noisy(high, noise)}]"
+    if noise:
+        return f"[{_fmt_noisy(low, noise)}, {_fmt_noisy(high, noise)}]"
+    places = _decimals(low, high) if decimals == "auto" else decimals
+    return f"[{_fixed(low, places)}, {_fixed(high, places)}]"
+
+
+def _estimate(x: Any, low: Any, high: Any, digits: int = 4) -> str:
+    """``x [low, high]`` with the same decimals throughout."""
+    places = _decimals(x, low, high, digits=digits)
+    return f"{_fixed(x, places, digits)} {_interval(low, high, decimals=places)}"
 
 
 def _labels(summary: Mapping[str, Any]) -> dict[str, str]:
@@ -142,11 +172,13 @@ def comparisons_table(summary: Mapping[str, Any], metric: str | None = None) -> 
             verdict = "no test (the differences do not vary)"
         else:
             verdict = "no clear difference"
-        wins = (f"{c['wins']}/{c['n_pairs']}" + (f" ({c['ties']} ties)" if c["ties"] else "")
-                + f" {_interval(c['win_rate_ci_low'], c['win_rate_ci_high'])}")
+        ties = c["ties"] or 0  # out of the win rate's count
+        wins = (f"{c['wins']}/{c['n_pairs'] - ties}" + (f" (+{ties} tie{'s' if ties > 1 else ''})" if ties else "")
+                + f" {_interval(c['win_rate_ci_low'], c['win_rate_ci_high'], decimals=3)}")
         lines.append(
-            f"| {c['metric']} | {label.get(c['a'], c['a'])} | {label.get(c['b'], c['b'])} | {c['n_pairs']} | {_fmt(c['mean_diff'])} "
-            f"{_interval(c['ci_low'], c['ci_high'])} | {_fmt(c['d_z'], 3)} {_interval(c['d_z_ci_low'], c['d_z_ci_high'])} "
+            f"| {c['metric']} | {label.get(c['a'], c['a'])} | {label.get(c['b'], c['b'])} | {c['n_pairs']} | "
+            f"{_estimate(c['mean_diff'], c['ci_low'], c['ci_high'])} | "
+            f"{_estimate(c['d_z'], c['d_z_ci_low'], c['d_z_ci_high'], digits=3)} "
             f"| {_fmt_p(c['pvalue'], c['p_mc_se'])} | {_fmt_p(c['p_adjusted'], c['p_mc_se'])} | {wins} | {verdict} |"
         )
     notes = [f"\n\nA and B are compared on the seeds they share; mean(A−B) with its {level} interval from the same "
@@ -154,7 +186,11 @@ def comparisons_table(summary: Mapping[str, Any], metric: str | None = None) -> 
              + ("the primary metric's comparisons, and separately across the others" if summary["primary_metric"]
                 else f"all {len(summary['comparisons'])} comparisons")
              + f"; a verdict needs an adjusted p < {summary['methods']['alpha']}, and \"better\" follows each "
-             "metric's direction. A better on: the win rate (ties apart), exact binomial interval."]
+             "metric's direction. A better on: the seeds where A is better, of those that are not ties (ties "
+             "are counted apart, out of the rate), with its exact binomial interval."]
+    from .diagnose import disagreeing_metrics
+
+    notes += [f"\n⚠ {line}." for line in disagreeing_metrics(summary, label) if metric is None]
     return "\n".join(lines) + "\n".join(notes) + "\n"
 
 
@@ -165,6 +201,8 @@ def planning_table(summary: Mapping[str, Any], metric: str | None = None) -> str
                   key=lambda r: order.get(r["metric"], 0))
     opt = summary["options"]
     level = _level(summary)
+    if not any(r["target_halfwidth"] is not None or r["target_difference"] is not None for r in rows):
+        return _precision_table(summary, rows)  # the target columns would be all dashes
     assurance = next((r.get("assurance") for r in rows if r.get("assurance")), None)
     assured = f" ({100 * assurance:g}% assurance)" if assurance else ""
     lines = [
@@ -200,9 +238,18 @@ def planning_table(summary: Mapping[str, Any], metric: str | None = None) -> str
         + (" (α / number of comparisons, as the correction demands)" if opt["correction"] != "none" else "")
         + "." + promise + " sd of differences: the largest among the group's comparisons; √2·std where it has none."
     )
-    if opt["target_halfwidth"] is None and opt["target_difference"] is None:
-        lines.append("Set `report.target_halfwidth` and/or `report.target_difference` "
-                     "(or `seedexp plan DIR --halfwidth H --difference D`) for the seeds they need.")
+    return "\n".join(lines) + "\n"
+
+
+def _precision_table(summary: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> str:
+    """The planning table when no target is set: the precision now, and how to ask for more."""
+    label = _labels(summary)
+    lines = ["| metric | group | n | std | half-width now |", "|---|---|---:|---:|---:|"]
+    lines += [f"| {r['metric']} | {label.get(r['group'], r['group'])} | {r['n']} | {_fmt(r['std'])} | "
+              f"±{_fmt(r['halfwidth_now'])} |" for r in rows]
+    lines.append(f"\nHalf-width of the {_level(summary)} t interval of the mean. No target was set: "
+                 "`report.target_halfwidth` (a half-width) and/or `report.target_difference` (a paired difference "
+                 "to detect), or `seedexp plan DIR --halfwidth H --difference D`, give the seeds they need.")
     return "\n".join(lines) + "\n"
 
 
@@ -245,14 +292,15 @@ def _metric_table(summary: Mapping[str, Any], metric: str) -> list[str]:
         lost = g["n_runs"] - s["n"]
         if lost:
             n += f" (of {g['n_runs']})"
-        ci = _interval(s["ci_low"], s["ci_high"]) + _CI_MARKS.get(s.get("ci_method") or "t", "")
-        cells = [_labels(summary)[g["group"]], n, _fmt(s["mean"]), ci, _fmt(s["std"]),
-                 f"{_fmt(s['median'])} {_interval(s['median_ci_low'], s['median_ci_high'])}",
-                 _fmt(s["min"]), _fmt(s["max"])]
+        places = _decimals(s["mean"], s["ci_low"], s["ci_high"])  # the mean and its interval: the same decimals
+        ci = _interval(s["ci_low"], s["ci_high"], decimals=places) + _CI_MARKS.get(s.get("ci_method") or "t", "")
+        cells = [_labels(summary)[g["group"]], n, _fixed(s["mean"], places), ci, _fmt(s["std"]),
+                 _estimate(s["median"], s["median_ci_low"], s["median_ci_high"]),
+                 _fixed(s["min"], places), _fixed(s["max"], places)]
         if boot:
             cells.insert(4, _interval(s["boot_ci_low"], s["boot_ci_high"], s["boot_mc_se"]))
         if geo:
-            cells.append(f"{_fmt(s['gmean'])} {_interval(s['gmean_ci_low'], s['gmean_ci_high'])}")
+            cells.append(_estimate(s["gmean"], s["gmean_ci_low"], s["gmean_ci_high"]))
         out.append("| " + " | ".join(cells) + " |")
     return out
 
@@ -381,8 +429,12 @@ def figure(summary: Mapping[str, Any]) -> Any:
                       fontsize=7, rotation=25, ha="right")
         ax.set_title(f"{metric} {'↑' if summary['higher_is_better'].get(metric, True) else '↓'}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(plot_caption(summary), fontsize=8)
-    fig.tight_layout()
+    import textwrap
+
+    # the caption is wrapped to the figure's width (at 8 pt about 16 characters an inch): never clipped
+    caption = textwrap.wrap(plot_caption(summary), width=max(40, int(fig.get_figwidth() * 16) - 6))
+    fig.suptitle("\n".join(caption), fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.03 * (len(caption) - 1)))
     return fig
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ._subprocess import absolute_overrides, run_seedexp
+from ._subprocess import absolute_overrides, run_script, run_seedexp
 from .errors import ConfigError
 from .record import RECORD_NAME
 from .sweepdir import read_record
@@ -111,19 +111,24 @@ class VerifyResult:
 
 
 def verify(overrides: Sequence[str], *, runs: int = 2, keep: bool = False,
-           progress: Callable[[str], None] | None = None) -> VerifyResult:
+           progress: Callable[[str], None] | None = None, app: str | Path | None = None) -> VerifyResult:
     """Run one configuration ``runs`` times in fresh processes and compare the records bit for bit.
 
     Parameters
     ----------
     overrides : sequence of str
-        As for the ``seedexp`` command (``experiment=torch_digits seed=3``); one configuration.
+        As for the ``seedexp`` command (``experiment=torch_digits seed=3``), or for
+        the app; one configuration.
     runs : int
         How many fresh runs (at least 2).
     keep : bool
         Keep the run directories when reproducible (they are always kept otherwise).
     progress : callable, optional
         Called with one line before each run.
+    app : path, optional
+        A ``@seedexp.main`` script (``train.py``): each run is ``python train.py
+        OVERRIDES`` started in the current directory (so its relative paths hold),
+        its run dir a fresh directory of its own.
 
     Returns
     -------
@@ -140,6 +145,12 @@ def verify(overrides: Sequence[str], *, runs: int = 2, keep: bool = False,
     if any(o.startswith(("-m", "--multirun")) for o in overrides):
         raise ConfigError("verify runs one configuration: drop -m/--multirun and give a single seed")
     overrides = absolute_overrides(overrides)
+    script = None
+    if app is not None:
+        script = Path(app).absolute()
+        if not script.is_file():
+            raise ConfigError(f"--app {str(app)!r}: no such file; give the path of your @seedexp.main script, "
+                              "e.g. seedexp verify --app train.py model=lr seed=3")
     root = Path(tempfile.mkdtemp(prefix="seedexp-verify-"))
     records = []
     for i in range(runs):
@@ -148,7 +159,11 @@ def verify(overrides: Sequence[str], *, runs: int = 2, keep: bool = False,
         hash_seed = str(1 + 7919 * i)
         if progress is not None:
             progress(f"verify: run {i + 1}/{runs} in {cwd} (PYTHONHASHSEED={hash_seed} at start)")
-        proc = run_seedexp([*overrides, "hydra.run.dir=.", "resume=false"], cwd, hash_seed=hash_seed, quiet=True)
+        if script is not None:  # the app's own directory layout: started where the user starts it
+            proc = run_script(script, [*overrides, f"hydra.run.dir={_quoted(cwd)}", "resume=false"], Path.cwd(),
+                              hash_seed=hash_seed, quiet=True)
+        else:
+            proc = run_seedexp([*overrides, "hydra.run.dir=.", "resume=false"], cwd, hash_seed=hash_seed, quiet=True)
         if proc.returncode != 0 or not (cwd / RECORD_NAME).is_file():
             lines = [ln for ln in (proc.stderr or "").splitlines() if ln.strip()]
             return VerifyResult(False, records, root=root, error=f"run {i + 1} did not succeed (exit {proc.returncode}): "
@@ -163,3 +178,8 @@ def verify(overrides: Sequence[str], *, runs: int = 2, keep: bool = False,
     if not problems and not keep:
         shutil.rmtree(root, ignore_errors=True)
     return VerifyResult(not problems, records, problems, root)
+
+
+def _quoted(path: Path) -> str:
+    """A path as a quoted Hydra override value."""
+    return "'" + str(path).replace("\\", "\\\\").replace("'", "\\'") + "'"

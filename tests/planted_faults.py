@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 
 def _fine(seeds):
@@ -26,12 +27,15 @@ def exits_on(seeds, at_seed: int | None = 3, code=0):
     return _fine(seeds)
 
 
-def dies_on(seeds, at_seed: int | None = 3, code: int = 1, once: str | None = None):
+def dies_on(seeds, at_seed: int | None = 3, code: int = 1, once: str | None = None, slow_seed: int | None = None):
     """``os._exit(code)`` at one seed: the process dies without unwinding (as a segfault would).
 
     With ``once`` (a file path), it dies only while that file does not exist, and creates it
     first: the next attempt of the same configuration runs fine (a transient crash).
+    ``slow_seed`` takes 3 s: a run still going in another worker when ``at_seed`` dies.
     """
+    if slow_seed is not None and seeds.master == slow_seed:
+        time.sleep(3)
     if _here(seeds, at_seed) and not (once and os.path.exists(once)):
         if once:
             open(once, "w").close()

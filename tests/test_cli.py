@@ -20,8 +20,9 @@ def one_line_error(proc, code=2):
 
 def test_help_shows_seedexp_usage_first_then_hydra_groups(tmp_path):
     for args in (["--help"], ["help"], ["-h"]):
-        proc = run_seedexp(args, tmp_path, check_rc=0)
+        proc = run_seedexp(args, tmp_path, check_rc=0, env={"PYTHONHASHSEED": "random"})  # would restart
         assert proc.stdout.startswith("usage: seedexp"), args
+        assert proc.stdout.count("usage: seedexp [-m]") == 1, args  # once: help does not restart the process
         assert "seed=range(0,30)" in proc.stdout and "summary.md" in proc.stdout and "report" in proc.stdout
         assert "experiment: digits_curves, imbalanced_clf, keras_sequence, sklearn_datasets, torch_digits" in proc.stdout
 

@@ -31,6 +31,11 @@ import pytest
 from omegaconf import OmegaConf, open_dict
 
 from hydra.test_utils.launcher_common_tests import BatchedSweeperTestSuite, IntegrationTestSuite, LauncherTestSuite
+from hydra.core.plugins import Plugins
+
+# Every installed plugin is imported (its configs stored) before Hydra's fixtures snapshot the singletons: a
+# plugin first imported inside a test would leave its configs out of the state restored after it, for good.
+Plugins.instance()
 
 pytestmark = pytest.mark.integration
 

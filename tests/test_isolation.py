@@ -12,6 +12,7 @@ command again runs only the six lost seeds (each fault happens once, so they are
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 import warnings
@@ -208,32 +209,39 @@ def test_seedexp_command_survives_every_fault_and_a_rerun_runs_only_the_lost_see
     assert "seed=7 timed out in an earlier attempt (no result after timeout=2 s" in again.stderr
 
 
+_THREADS_SCRIPT = """
+import threading
+
+from seedexp.supervise import FORK_LOCK, fork_is_unsafe, progress_bar, start_method
+
+assert fork_is_unsafe() is None and start_method("process") == "fork"
+bar = progress_bar(total=3, disable=False)  # tqdm's monitor thread would make this process unsafe to fork
+try:
+    assert fork_is_unsafe() is None
+finally:
+    bar.close()
+stop = threading.Event()
+
+class Ours(threading.Thread):
+    fork_safe = True  # works under FORK_LOCK, as the sweep's progress line does
+
+for thread, unsafe in ((threading.Thread(target=stop.wait, name="user-thread"), True), (Ours(target=stop.wait), False)):
+    thread.start()
+    try:
+        why = fork_is_unsafe()
+        assert (why is not None and "user-thread" in why) if unsafe else why is None
+        assert start_method("process") == ("spawn" if unsafe else "fork")
+        assert start_method("fork") == "fork"  # forced
+    finally:
+        stop.set()
+        thread.join()
+        stop.clear()
+assert not FORK_LOCK.locked()
+"""
+
+
 @pytest.mark.fast
 def test_a_process_with_another_thread_is_not_forked_but_ours_and_bars_do_not_count():
-    import threading
-
-    from seedexp.supervise import FORK_LOCK, fork_is_unsafe, progress_bar, start_method
-
-    assert fork_is_unsafe() is None and start_method("process") == "fork"
-    bar = progress_bar(total=3, disable=False)  # tqdm's monitor thread would make this process unsafe to fork
-    try:
-        assert fork_is_unsafe() is None
-    finally:
-        bar.close()
-    stop = threading.Event()
-
-    class Ours(threading.Thread):
-        fork_safe = True  # works under FORK_LOCK, as the sweep's progress line does
-
-    for thread, unsafe in ((threading.Thread(target=stop.wait, name="user-thread"), True), (Ours(target=stop.wait), False)):
-        thread.start()
-        try:
-            why = fork_is_unsafe()
-            assert (why is not None and "user-thread" in why) if unsafe else why is None
-            assert start_method("process") == ("spawn" if unsafe else "fork")
-            assert start_method("fork") == "fork"  # forced
-        finally:
-            stop.set()
-            thread.join()
-            stop.clear()
-    assert not FORK_LOCK.locked()
+    # in a fresh interpreter: the test process has imported tensorflow and may hold other tests' threads
+    proc = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -56,6 +56,33 @@ def shown_lines_are_printed(shown: str, printed: str) -> None:
         at = lines.index(line, at) + 1
 
 
+@pytest.mark.slow
+def test_main_job_prints_what_the_pages_show(tmp_path):
+    """The README's main job (getting started: the same) compares two models; the output the pages show is its own.
+
+    The blocks: what the sweep prints (``text``), and ``seedexp report`` on its directory (``console``).
+    """
+    from conftest import run_seedexp
+
+    text = (ROOT / "README.md").read_text()
+    fresh = text.split("## Fresh machine: the two commands", 1)[1].split("\n## ", 1)[0]
+    command = re.findall(r"```bash\n(.*?)\n```", fresh, flags=re.S)[0]
+    args = shlex.split(command.split("&& .venv/bin/seedexp ", 1)[1])
+    assert "experiment.model=rf,lr" in args and "seed=range(0,30)" in args  # two configurations, the same seeds
+    sweep = run_seedexp(args, tmp_path, check_rc=0)
+    assert "the seed changes nothing" not in sweep.stderr
+    claims = claimed("test_main_job_prints_what_the_pages_show")
+    assert {b.page for b in claims} >= {"README.md", "docs/getting-started.md"}
+    for block in claims:
+        if block.lang == "text":
+            shown_lines_are_printed(block.code, sweep.stdout)
+            continue
+        assert block.lang == "console"
+        shown, _, output = block.code.partition("\n")
+        report = run_seedexp(shlex.split(shown[2:])[1:], tmp_path, check_rc=0)
+        shown_lines_are_printed(output, report.stdout)
+
+
 def test_own_hydra_app_route_runs_as_written(tmp_path):
     """The README's app (the docs show the same one): as written, on the README's seeds, printing what it shows."""
     claims = claimed("test_own_hydra_app_route_runs_as_written")
@@ -76,9 +103,29 @@ def test_own_hydra_app_route_runs_as_written(tmp_path):
     proc = subprocess.run([sys.executable, *args[1:], "hydra.sweep.dir=sw"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=600, env=_env())
     assert proc.returncode == 0, proc.stderr
+    assert "_self_" not in proc.stderr  # no "Defaults list is missing `_self_`" warning
     summary = json.loads((tmp_path / "sw" / "summary.json").read_text())
     assert summary["n_ok"] == 10 and len(summary["groups"]) == 2 and summary["comparisons"]
     shown_lines_are_printed(shown.code, proc.stdout)
+
+
+def test_hydra_app_page_search_runs_as_written(tmp_path):
+    """The app page's model files and Optuna search config: the app runs under Hydra's Optuna sweeper as shown."""
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")  # the [test] extra brings it
+    files = {"conf/config.yaml": blocks("README.md", "yaml")[0].code, "train.py": blocks("README.md", "python")[0].code}
+    for block in claimed("test_hydra_app_page_search_runs_as_written"):  # each names its file on its first line
+        files[block.code.splitlines()[0].lstrip("# ").split(":")[0].strip()] = block.code
+    assert {"conf/model/rf.yaml", "conf/model/lr.yaml", "conf/search.yaml"} <= set(files)
+    for name, code in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(code)
+    search = subprocess.run([sys.executable, "train.py", "--config-name", "search", "-m", "hydra.sweeper.n_trials=2",
+                             "hydra.sweep.dir=opt"], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                            env=_env())
+    assert search.returncode == 0, search.stderr
+    recs = [json.loads(p.read_text()) for p in (tmp_path / "opt").glob("*/result.json")]
+    best = max(r["metrics"]["accuracy"] for r in recs)  # the task's dict: Optuna got the declared primary metric
+    assert len(recs) == 2 and f"best_value: {best}" in (tmp_path / "opt" / "optimization_results.yaml").read_text()
 
 
 def test_notebook_route_runs_as_written(tmp_path):

@@ -193,7 +193,7 @@ def test_a_sweep_and_its_report_write_and_print_no_secret_while_the_runs_get_the
     tag = records[("fast", 0)]["config"]["db"]["password"]
     assert tag.startswith("redacted-") and records[("fast", 0)]["config"]["service"]["api_key"] == tag
     assert records[("fast", 0)]["config"]["model"] == {"max_tokens": 512, "tokenizer": "bpe"}  # not secrets
-    assert records[("fast", 0)]["group"] == f"+db.password={tag},+service.api_key={tag}"
+    assert records[("fast", 0)]["group"] == f"db.password={tag},service.api_key={tag}"  # Hydra's + dropped
     # both Hydra paths make the same records and run dirs (so resume and the summary find them)
     for seed in (0, 1):
         a, b = records[("fast", seed)], records[("full", seed)]

@@ -17,7 +17,7 @@ Two lines bring seedexp into an existing ``@hydra.main`` app:
     @seedexp.main(config_path="conf", config_name="config", version_base=None)
     def train(cfg, seeds):          # or train(cfg) and seedexp.current_seeds()
         ...
-        return {"accuracy": acc}
+        return {"accuracy": acc}     # or one number: return acc
 
 Each job then resets every global RNG from its seed plan, records the
 returned dict in ``result.json`` (resumable by run dir), runs under
@@ -31,7 +31,8 @@ import functools
 from typing import Any, Callable, Optional
 
 from .secrets import register_resolver
-from .task import current_seeds, wrap_task
+from ..core import current_seeds
+from .task import wrap_task
 
 register_resolver()  # seedexp.yaml's hydra.sweep.subdir, in every process that runs a job
 
@@ -67,9 +68,13 @@ def main(config_path: Optional[str] = None, config_name: Optional[str] = None,
     -------
     decorator
         Decorates ``task(cfg)`` or ``task(cfg, seeds)``; ``seeds`` is the run's
-        :class:`~seedexp.SeedPlan`. The task returns ``{metric: number}``. Run
-        as a program, the app shows what seedexp says (a failed run, the
-        summary) on stdout and stderr (:func:`seedexp.console.show`).
+        :class:`~seedexp.SeedPlan` and ``cfg.seed`` its master seed, as recorded.
+        The task returns ``{metric: number}`` or one number (recorded as
+        ``report.primary_metric``, else ``objective``); a sweeper such as
+        Hydra's Optuna sweeper gets that return value. Run as a program, the
+        app shows what seedexp says (a failed run, the summary) on stdout and
+        stderr (:func:`seedexp.console.show`), and what cannot run is one line
+        (:func:`seedexp.hydra.app.run_app`).
     """
     import hydra
 
@@ -86,7 +91,9 @@ def main(config_path: Optional[str] = None, config_name: Optional[str] = None,
             from ..console import show
 
             show()  # the app's command line shows what seedexp says, as the seedexp command does
-            return hydra_main()
+            from .app import run_app
+
+            return run_app(hydra_main)  # what cannot run: one line, as the seedexp command
 
         return entry
 

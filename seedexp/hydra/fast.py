@@ -41,10 +41,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
-from ..redact import is_default_subdir, redact_dirname, redact_overrides
+from ..redact import is_default_subdir, redact_dirname, redact_overrides, redact_text
 from . import _compat
 from .plan import launcher_parallelism
-from .task import config_error, small_return
+from .task import config_error, full_error, small_return
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +330,16 @@ class Runner:
             if template.chdir:
                 os.chdir(output_dir)
                 ret.working_dir = output_dir
-            self._logging.configure(template, output_dir)  # after the chdir, as Hydra: a relative log file
+            try:
+                self._logging.configure(template, output_dir)  # after the chdir, as Hydra: a relative log file
+            except ValueError as exc:  # a log file that cannot open: one line, said here (its cause does not travel)
+                from .app import logging_error_line
+
+                line = None if full_error() else logging_error_line(exc)
+                if line is None:
+                    raise
+                ret.status, ret.return_value = JobStatus.COMPLETED, {"config_error": redact_text(line)}
+                return ret
             log.info("\t#%d : %s", job.idx, " ".join(redact_overrides(job.overrides)))
             with env_override(env):
                 try:

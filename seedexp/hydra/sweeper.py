@@ -32,12 +32,15 @@ from ..stats.options import Options
 from ..stats.summary import all_ok, not_ok_line
 from ..supervise import FORK_LOCK
 from ..sweepdir import read_json, write_text_atomic
+from ._compat import job_value
 from .adaptive import AdaptiveSweep
+from .app import logging_error_line
 from .fast import FastPath
 from .plan import (
     batches, check_plan, check_run_dirs_inside, check_stop_unused, expand, params_overrides, pin_sweep_dir,
     planned_runs, split_auto_seed,
 )
+from .run_dirs import apply_sweep_settings
 from .task import config_error, error_line, full_error, small_return
 
 __all__ = ["SweepDriver", "SweepStopped", "reported_to_hydra", "EXIT_OK", "EXIT_RUNS", "EXIT_USAGE"]
@@ -96,8 +99,10 @@ class SweepDriver:
 
     def __init__(self, sweeper: Any, config: Any, fast: bool = True) -> None:
         self.sweeper, self.config = sweeper, config
+        apply_sweep_settings(config)  # run dirs named after overrides, unless the app names them itself
         self.fast = FastPath.create(sweeper, config, enabled=fast)
         self.returns: list[list[Any]] = []  # every batch's JobReturns, as Hydra's sweepers return them
+        self.skipped = 0  # runs resumed from their complete records
 
     def launch(self, batch: Sequence[Sequence[str]], initial_job_idx: int) -> Iterable[Any]:
         """Run a batch of jobs: the fast path where the launcher allows it (:mod:`seedexp.hydra.fast`).
@@ -113,6 +118,8 @@ class SweepDriver:
         kept: list[Any] = []
         self.returns.append(kept)
         for r in results:
+            value = job_value(r)
+            self.skipped += isinstance(value, dict) and bool(value.get("resumed"))  # resumed from its record
             kept.append(small_return(r))
             yield r
 
@@ -217,8 +224,9 @@ class SweepDriver:
                 if progress is not None:
                     progress.stop()
 
-        def explain(exc: Exception) -> str | None:  # a later job's overrides do not compose
-            return error_line(exc) if isinstance(exc, (HydraException, OmegaConfBaseException)) else None
+        def explain(exc: Exception) -> str | None:  # a later job's overrides do not compose, a log file cannot open
+            return error_line(exc) if isinstance(exc, (HydraException, OmegaConfBaseException)) \
+                else logging_error_line(exc)
 
         try:
             outcome = run_sweep(sweep_dir, launch, options=report_options,
@@ -227,6 +235,9 @@ class SweepDriver:
         finally:
             if self.fast is not None:
                 self.fast.close()  # its workers end with the sweep
+        if self.skipped:
+            console.info(f"seedexp: {self.skipped} run(s) skipped: their records in {sweep_dir} were complete, of "
+                         "the same configuration and code (resume); resume=false runs them again")
         code, line = self._finish(sweep_dir, outcome)
         if adaptive is not None:
             console.info(adaptive.final_line())
@@ -283,6 +294,11 @@ def print_summary(summary: dict[str, Any], sweep_dir: Path) -> None:
     console.info(f"summary: {sweep_dir / 'summary.md'} (also summary.html, summary.json, summary.csv, runs.csv, summary.png)")
     for problem in summary.get("corrupt") or []:
         console.warning(f"seedexp: warning: {problem}")
+    from ..diagnose import is_seed_warning
+
+    for line in summary.get("warnings") or []:
+        if is_seed_warning(line):  # in the summary above too: the line a person must not miss
+            console.warning(f"seedexp: warning: {line}")
 
 
 class SweepStopped(CompactHydraException):

@@ -25,8 +25,11 @@ from ..record import config_hash, group_of, run_config
 from ..redact import redact_config, redact_overrides, redact_text, remember
 from .secrets import redact_saved_configs
 from ..code_identity import code_identity
-from ..core import RunSpec, current_seeds, execute, one_line
+from ..core import RunSpec, execute, one_line
 from ..seeds import SeedPlan
+from .app_seed import draw_seed, give_seed, guard_seed, warn_replaced_app_seed
+from .job_return import failed_run_error, job_status, number_metric, objective, sweeper_is_seedexp, task_return
+from .run_dirs import check_same_run
 
 #: Top-level keys of the ``seedexp`` command's config; another key there is a slip.
 CLI_KEYS = ("seed", "pin", "determinism", "resume", "report", "stop", "tracking", "isolation", "timeout",
@@ -123,7 +126,8 @@ def small_return(ret: Any) -> Any:
 
     value = _compat.job_value(ret)
     if ret.status == JobStatus.COMPLETED and isinstance(value, dict):
-        _compat.set_job_value(ret, {k: value[k] for k in ("config_error", "status", "seed", "group") if k in value})
+        _compat.set_job_value(ret, {k: value[k] for k in ("config_error", "status", "seed", "group", "resumed")
+                                    if k in value})
     elif ret.status == JobStatus.FAILED:
         try:
             import pickle
@@ -316,7 +320,9 @@ def prepare_user_task(fn: Callable[..., Any], cfg: Any) -> Callable[[SeedPlan], 
         takes_seeds = False
 
     def prepare(plan: SeedPlan) -> Callable[[], Any]:
-        return functools.partial(fn, cfg, seeds=plan) if takes_seeds else functools.partial(fn, cfg)
+        give_seed(cfg, plan.master)  # cfg.seed is the recorded master seed (seed: null drew it)
+        call = functools.partial(fn, cfg, seeds=plan) if takes_seeds else functools.partial(fn, cfg)
+        return guard_seed(call, plan.master)
 
     return prepare
 
@@ -364,6 +370,13 @@ def job_spec(cfg: Any, overrides: Sequence[str], run_dir: Path, sweep_dir: Path 
     code = getattr(fn, USER_CODE, None) or code_identity(fn)
     spec, resume = spec_from_config(config, list(overrides), target, code)
     spec.metrics_required = cli  # a user's Hydra task may return nothing, as Hydra tasks do
+    spec.number_metric = number_metric(config)  # a task that returns one number: its metric's name
+    if not cli:  # the task sees cfg.seed: a drawn seed must be usable as random_state
+        from hydra.core.hydra_config import HydraConfig
+
+        warn_replaced_app_seed(HydraConfig.get() if HydraConfig.initialized() else None, config.get("seed"))
+        if spec.seed is None:
+            spec.seed, spec.seed_drawn = draw_seed(), True
     if sweep_dir is not None:
         check_inside(run_dir, sweep_dir)
     return spec, resume, prepare
@@ -399,13 +412,21 @@ def redact_hydra_files(cfg: Any, run_dir: Path, hc: Any) -> None:
         redact_saved_configs(saved)
 
 
-def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = False) -> dict[str, Any]:
-    """Run the current Hydra job through seedexp; return its record.
+def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = False) -> Any:
+    """Run the current Hydra job through seedexp; return what the task returned.
+
+    The task's own return value (a number, or a dict of metrics; rebuilt from
+    the record when the run was resumed) is what Hydra's sweeper gets: Optuna's
+    and Nevergrad's read it as the objective (:func:`~seedexp.hydra.job_return.objective`).
+    seedexp's own sweepers read the records on disk and get only the run's
+    status (:func:`~seedexp.hydra.job_return.job_status`).
 
     Errors in what the user asked for (bad seed, broken ``_target_``) print one
-    line: in a single run they end the process (exit 2); in a sweep the job
-    returns ``{"config_error": line}`` and the sweeper stops the sweep after the
-    batch, with a partial summary.
+    line: in a single run they end the process (exit 2); under seedexp's
+    sweeper the job returns ``{"config_error": line}`` and the sweeper stops the
+    sweep after the batch, with a partial summary; under another sweeper the
+    job raises that line. A failed run raises too under another sweeper (it
+    marks the trial failed); its record says why.
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -413,33 +434,61 @@ def run_job(cfg: Any, *, user_fn: Callable[..., Any] | None = None, cli: bool = 
 
     hc = HydraConfig.get()
     sweeping = hc.mode != RunMode.RUN  # None in a programmatic Hydra.multirun (Hydra sets RUN for a single run)
+    ours = sweeping and sweeper_is_seedexp(hc)
     try:
         run_dir = Path(hc.runtime.output_dir)
         redact_hydra_files(cfg, run_dir, hc)
         spec, resume, prepare = job_spec(cfg, list(hc.overrides.task), run_dir,
                                          Path(hc.sweep.dir) if sweeping else None, user_fn=user_fn, cli=cli)
+        if sweeping:  # a record of another run in this job's dir is never overwritten
+            check_same_run(run_dir, spec)
         record = execute(spec, prepare, run_dir, resume=resume)
     except (SeedexpError, OmegaConfBaseException) as exc:  # what was asked cannot run: one line
         if full_error():
             raise
         line = redact_text(one_line(str(exc), 1000))
-        if sweeping:
+        if ours:
             return {"config_error": line}
+        if sweeping:
+            raise ConfigError(line) from None
         console.error(f"seedexp: error: {line}")
         raise SystemExit(2) from None
-    if not sweeping:
-        from ..core import secondary_rank
+    return job_status(record) if ours else _returned(record, cfg, run_dir, sweeping)
 
-        if secondary_rank():
-            return record  # a DDP rank > 0 re-ran the script: rank 0 reports the run
-        if record["status"] == "ok":
-            shown = " ".join(f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in record["metrics"].items())
-            console.info(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir / 'result.json'}")
-            if any(v is None for v in record["metrics"].values()):
-                raise SystemExit(1)  # a value is NaN or inf: lost (its warning says which)
-        else:
-            raise SystemExit(1)
-    return record
+
+def _returned(record: dict[str, Any], cfg: Any, run_dir: Path, sweeping: bool) -> Any:
+    """What a job returns outside seedexp's sweepers (a single run, or Optuna's sweeper); a single run says its line."""
+    from ..core import secondary_rank
+
+    if not sweeping and secondary_rank():
+        return task_return(record)  # a DDP rank > 0 re-ran the script: rank 0 reports the run
+    if record["status"] != "ok":
+        if sweeping:
+            raise failed_run_error(record)
+        raise SystemExit(1)
+    if sweeping:  # another sweeper (Optuna, Nevergrad) reads the value as its objective
+        return objective(record, cfg)
+    from ..diagnose import run_note
+
+    shown = " ".join(f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in record["metrics"].items())
+    console.info(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir.absolute() / 'result.json'}")
+    note = run_note(record, reads_seed=config_reads_seed(cfg))
+    if note is not None:
+        console.warning(f"seedexp: note: {note}")
+    if any(v is None for v in record["metrics"].values()):
+        raise SystemExit(1)  # a value is NaN or inf: lost (its warning says which)
+    return task_return(record)
+
+
+def config_reads_seed(cfg: Any) -> bool:
+    """Does the configuration pass the master seed on itself (an interpolation of ``seed``)?"""
+    from omegaconf import OmegaConf
+
+    try:
+        text = repr(OmegaConf.to_container(cfg, resolve=False))
+    except Exception:  # noqa: BLE001 - unknown: assume it does (no note)
+        return True
+    return re.search(r"\$\{\s*seed\s*\}", text) is not None
 
 
 def pin_code(task_function: Callable[..., Any]) -> None:

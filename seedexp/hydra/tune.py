@@ -51,12 +51,13 @@ def _override_value(value: Any) -> str:
 
 def repin_sweep_dir(config: Any, sweep_dir: Path) -> None:
     """Point every later job at ``sweep_dir`` (the phase's directory), replacing an earlier pin."""
-    from omegaconf import open_dict, read_write
+    from omegaconf import OmegaConf, open_dict, read_write
 
     from .plan import pin_sweep_dir
 
+    given = OmegaConf.to_container(config.hydra.overrides.hydra, resolve=False)  # as given: ${...} unresolved
     with read_write(config.hydra), open_dict(config.hydra):
-        kept = [o for o in config.hydra.overrides.hydra if not str(o).lstrip("+").startswith("hydra.sweep.dir=")]
+        kept = [o for o in given if not str(o).lstrip("+").startswith("hydra.sweep.dir=")]
         config.hydra.overrides.hydra = kept
     pin_sweep_dir(config, sweep_dir)
 

@@ -477,14 +477,16 @@ def win_rate(a: Sequence[float], b: Sequence[float], *, higher_is_better: bool =
     """How often A beats B on a shared seed: k of n, with an exact (Clopper-Pearson) interval.
 
     A "win" is a seed where A's metric is better by the metric's direction;
-    ties are counted apart (and are not wins). The interval is
-    ``scipy.stats.binomtest(k, n).proportion_ci(method="exact")`` of k / n.
+    ties are counted apart: out of the denominator, as a sign test does. The
+    rate is k wins of the m = wins + losses seeds that are not ties, and its
+    interval ``scipy.stats.binomtest(k, m).proportion_ci(method="exact")``;
+    none when every seed is a tie.
 
     Examples
     --------
     >>> w = win_rate([1.0, 2.0, 3.0, 4.0], [0.0, 2.5, 1.0, 4.0])
-    >>> w["wins"], w["losses"], w["ties"], w["win_rate"]
-    (2, 1, 1, 0.5)
+    >>> w["wins"], w["losses"], w["ties"], round(w["win_rate"], 3)
+    (2, 1, 1, 0.667)
     """
     from scipy import stats
 
@@ -495,9 +497,10 @@ def win_rate(a: Sequence[float], b: Sequence[float], *, higher_is_better: bool =
     wins, losses = int(np.sum(d > 0)), int(np.sum(d < 0))
     out: dict[str, Any] = {"wins": wins, "losses": losses, "ties": n - wins - losses,
                            "win_rate": None, "win_rate_ci_low": None, "win_rate_ci_high": None}
-    if n:
-        ci = stats.binomtest(wins, n).proportion_ci(confidence, method="exact")
-        out.update(win_rate=wins / n, win_rate_ci_low=float(ci.low), win_rate_ci_high=float(ci.high))
+    decided = wins + losses  # ties apart: out of the denominator
+    if decided:
+        ci = stats.binomtest(wins, decided).proportion_ci(confidence, method="exact")
+        out.update(win_rate=wins / decided, win_rate_ci_low=float(ci.low), win_rate_ci_high=float(ci.high))
     return out
 
 

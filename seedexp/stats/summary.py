@@ -17,7 +17,8 @@ How a summary is built, step by step (each a short function here):
 2. the metrics and their directions (:func:`_metrics`), checking that the
    options name metrics the runs reported;
 3. per group and metric, :func:`~seedexp.stats.estimators.describe` of the
-   finite values of the ok runs (:func:`_group`), and a warning where n < 5;
+   finite values of the ok runs (:func:`_group`), and a warning where n < 5 or
+   where every seed gave the same values (:func:`seedexp.diagnose.identical_metrics`);
 4. the paired comparisons (:func:`_comparisons`): every pair of groups, or
    each against the ``baseline``, on their shared seeds, with ONE declared test,
    then the p-values adjusted per family (Holm or Benjamini-Hochberg; with a
@@ -37,9 +38,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..diagnose import identical_metrics
 from ..errors import ConfigError, RecordError
 from ..seeds import stream_key
-from .estimators import STAT_NAMES, adjust_pvalues, describe, paired
+from .estimators import adjust_pvalues, describe, paired
 from .options import Options, check_options, higher_is_better_default
 
 __all__ = ["SUMMARY_SCHEMA", "RUN_STATUSES", "RECORD_FIELDS", "SMALL_N", "summarize", "summary_of", "runs_of",
@@ -231,6 +233,7 @@ def summary_of(records: Iterable[Mapping[str, Any]], planned: Sequence[Mapping[s
         groups.append(group)
         series.update(((name, m), values) for m, values in by_metric.items())
     warn += _small_n_warnings(groups, metric_names)
+    warn += identical_metrics(groups, metric_names)  # the seed reaches nothing these runs compute
     if task is not None:  # within a task only: each method against the baseline method
         pairs = benchmark.task_pairs(group_names, task, opt["baseline"])
     else:
@@ -527,11 +530,11 @@ def _methods(opt: Mapping[str, Any]) -> dict[str, str]:
         "difference_interval": f"{level} interval of the mean difference from the same method "
                                + ("(paired t)" if opt["test"] == "t" else "(inverted sign-flip test)")
                                + "; per comparison, not adjusted",
-        "correction": correction + f", across all comparisons"
+        "correction": correction + ", across all comparisons"
                       + (" of the primary metric, and separately across the others" if opt["primary_metric"] else ""),
         "alpha": alpha,
         "effect_size": f"d_z = mean(diff) / sd(diff), {level} interval by inverting the noncentral t distribution",
-        "win_rate": f"share of shared seeds where A is better by the metric's direction (ties apart), "
+        "win_rate": f"share of shared seeds where A is better by the metric's direction, ties out of the count, "
                     f"exact Clopper-Pearson {level} interval (scipy.stats.binomtest)",
         "planning": f"seeds for a {level} t interval of half-width target_halfwidth, met with 80% assurance over "
                     "the uncertainty of the observed std (Kupper-Hafner probability of achieving the half-width, "

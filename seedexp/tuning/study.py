@@ -47,7 +47,7 @@ import numpy as np
 
 from ..errors import ConfigError, SeedexpWarning
 from ..sweepdir import write_json_atomic
-from .settings import STATES, Runner, Settings, import_optuna
+from .settings import Runner, Settings, import_optuna
 
 __all__ = ["Search", "TUNING_FILE", "TUNING_SCHEMA"]
 
