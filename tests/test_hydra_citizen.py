@@ -59,6 +59,21 @@ FAST_PATH_DIFFERENCES = {"test_sweep_1_job", "test_sweep_2_jobs", "test_sweep_1_
                          "test_sweep_2_jobs_2_batches"}
 
 
+@pytest.fixture(autouse=True)
+def _version_base_as_in_a_fresh_process():
+    """Hydra's suites expect what a fresh process has: no version_base yet, so Hydra's 1.1 defaults (a job
+    changes into its run dir). An app run earlier in this process (``version_base=None``) left Hydra's
+    process-wide VersionBase at the newest, under which a job stays in the caller's directory."""
+    from hydra import version
+
+    base = version.VersionBase.instance()
+    saved, base.version_base = base.version_base, version._UNSPECIFIED_
+    try:
+        yield
+    finally:
+        base.version_base = saved
+
+
 def _nothing(cfg: Any) -> None:
     """A task that returns nothing, as most Hydra tasks do."""
     return None
