@@ -152,15 +152,19 @@ def _hydra_dir(argv: Sequence[str]) -> str | None:
 
 def _run_hydra(argv: Sequence[str]) -> int:
     """Run the Hydra app (one run, or a sweep with -m) and return its exit code."""
+    from .hydra.app import hydra_raises
+
+    with hydra_raises() as full_error:  # Hydra raises: its error becomes one line below
+        return _run_and_report(argv, full_error)
+
+
+def _run_and_report(argv: Sequence[str], full_error: bool) -> int:
+    """:func:`_run_hydra` inside :func:`~seedexp.hydra.app.hydra_raises`: each error as one line and its exit code."""
     from .core import one_line
     from .errors import SeedexpError, SweepError
     from .hydra.command import error_text, run_app, usage_errors
     from .redact import redact_text
 
-    full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
-    saved = {k: os.environ.get(k) for k in ("HYDRA_FULL_ERROR", "SEEDEXP_FULL_ERROR")}
-    os.environ["SEEDEXP_FULL_ERROR"] = "1" if full_error else "0"  # the user's choice, for the jobs
-    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra raise: the error becomes one line below
     try:
         _check_argv(argv)
         run_app(argv, _config_name(argv))
@@ -199,12 +203,6 @@ def _run_hydra(argv: Sequence[str]) -> int:
                              "re-run the same command: records already written are kept", _hydra_dir(argv))
         print(f"seedexp: error: {redact_text(one_line(line, 1000))}", file=sys.stderr)
         return EXIT_USAGE
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _verify(argv: Sequence[str]) -> int:

@@ -16,14 +16,15 @@ import os
 import re
 import sys
 import warnings
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from ..console import log as console
 from ..core import one_line
 from ..errors import SeedexpWarning
 from ..redact import redact_text
 
-__all__ = ["logging_error_line", "error_line", "one_line_warnings", "run_app"]
+__all__ = ["logging_error_line", "error_line", "one_line_warnings", "hydra_raises", "run_app"]
 
 
 def logging_error_line(exc: BaseException) -> str | None:
@@ -95,6 +96,29 @@ def one_line_warnings() -> None:
     warnings.showwarning = show
 
 
+@contextmanager
+def hydra_raises() -> Iterator[bool]:
+    """Let Hydra raise its errors (``HYDRA_FULL_ERROR=1``) for seedexp to make one line of; yield the user's choice.
+
+    The user's ``HYDRA_FULL_ERROR=1`` (or the ``SEEDEXP_FULL_ERROR`` an outer seedexp
+    front-end set) means: show the traceback. The jobs read that choice as
+    ``SEEDEXP_FULL_ERROR`` (:func:`seedexp.hydra.task.full_error`). The environment
+    is restored after.
+    """
+    saved = {k: os.environ.get(k) for k in ("HYDRA_FULL_ERROR", "SEEDEXP_FULL_ERROR")}
+    user_full = os.environ.get("SEEDEXP_FULL_ERROR", os.environ.get("HYDRA_FULL_ERROR")) == "1"
+    os.environ["SEEDEXP_FULL_ERROR"] = "1" if user_full else "0"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield user_full
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def run_app(hydra_main: Callable[[], Any]) -> Any:
     """Run a ``hydra.main``-decorated function; what cannot run is one line on stderr and exit 2.
 
@@ -104,28 +128,19 @@ def run_app(hydra_main: Callable[[], Any]) -> Any:
     its traceback.
     """
     one_line_warnings()
-    saved = {k: os.environ.get(k) for k in ("HYDRA_FULL_ERROR", "SEEDEXP_FULL_ERROR")}
-    user_full = os.environ.get("SEEDEXP_FULL_ERROR", os.environ.get("HYDRA_FULL_ERROR")) == "1"
-    os.environ["SEEDEXP_FULL_ERROR"] = "1" if user_full else "0"  # the user's choice, for the jobs
-    os.environ["HYDRA_FULL_ERROR"] = "1"
-    try:
-        return hydra_main()
-    except Exception as exc:  # noqa: BLE001 - sorted below: one line for what cannot run, else re-raised
-        from ..errors import SeedexpError, SweepError
+    with hydra_raises() as user_full:
+        try:
+            return hydra_main()
+        except Exception as exc:  # noqa: BLE001 - sorted below: one line for what cannot run, else re-raised
+            from ..errors import SeedexpError, SweepError
 
-        stopped = getattr(exc, "error", None)  # seedexp.hydra.sweeper.SweepStopped: its line is "seedexp: ..."
-        if isinstance(stopped, SeedexpError) and not user_full:
-            console.error(f"{exc}" + ("" if isinstance(stopped, SweepError) else
-                                      " (HYDRA_FULL_ERROR=1 shows the traceback)"))
-            raise SystemExit(1 if isinstance(stopped, SweepError) else 2) from None
-        line = None if user_full else error_line(exc)
-        if line is None:
-            raise
-        console.error(f"seedexp: error: {redact_text(line)} (HYDRA_FULL_ERROR=1 shows the traceback)")
-        raise SystemExit(2) from None
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+            stopped = getattr(exc, "error", None)  # seedexp.hydra.sweeper.SweepStopped: its line is "seedexp: ..."
+            if isinstance(stopped, SeedexpError) and not user_full:
+                console.error(f"{exc}" + ("" if isinstance(stopped, SweepError) else
+                                          " (HYDRA_FULL_ERROR=1 shows the traceback)"))
+                raise SystemExit(1 if isinstance(stopped, SweepError) else 2) from None
+            line = None if user_full else error_line(exc)
+            if line is None:
+                raise
+            console.error(f"seedexp: error: {redact_text(line)} (HYDRA_FULL_ERROR=1 shows the traceback)")
+            raise SystemExit(2) from None
