@@ -28,6 +28,7 @@ import html
 import io
 import math
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -302,7 +303,7 @@ def paired_figure(summary: Mapping[str, Any]) -> Any | None:
                 else:
                     ax.plot(mean, i + 0.32, "D", color=color, markersize=4, zorder=4)
         ax.axvline(0.0, color="grey", ls="--", lw=1)
-        ax.set_yticks(range(len(rows)), [f"{label.get(c['a'], c['a'])} − {label.get(c['b'], c['b'])}\n"
+        ax.set_yticks(range(len(rows)), [f"{_short(label.get(c['a'], c['a']))} − {_short(label.get(c['b'], c['b']))}\n"
                                          f"n={c['n_pairs']}" + (f", {label.get(c['better'], c['better'])} better"
                                                                 if c.get("better") is not None else "")
                                          for c in rows], fontsize=7)
@@ -313,8 +314,15 @@ def paired_figure(summary: Mapping[str, Any]) -> Any | None:
     fixed_n = " (fixed-n: not valid at a seed=auto stop)" if summary.get("stopping") else ""
     fig.suptitle(f"dots: the difference on each shared seed; ◆ mean difference with its {level} interval{fixed_n}; "
                  "red: a verdict after the correction", fontsize=8)
-    fig.tight_layout()
+    with warnings.catch_warnings():  # labels too wide for the page (a tuning phase's groups): drawn as they fit
+        warnings.filterwarnings("ignore", message="Tight layout not applied")
+        fig.tight_layout()
     return fig
+
+
+def _short(name: str, most: int = 40) -> str:
+    """A group's name cut for a tick label (the tables below name it in full)."""
+    return name if len(name) <= most else name[:most - 1] + "…"
 
 
 def pictures(summary: Mapping[str, Any], dest: Path) -> list[tuple[str, str, bytes]]:
