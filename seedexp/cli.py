@@ -118,17 +118,6 @@ def _override_hint(exc: BaseException) -> str | None:
     return f"'{word}' is neither an override nor a subcommand; {hint}"
 
 
-def _null_group(argv: Sequence[str]) -> str:
-    """The line for a config group set to null (``experiment=null``): Hydra's own names no override."""
-    nulls = [a.split("=", 1)[0].lstrip("+~") for a in argv
-             if "=" in a and a.split("=", 1)[1].strip().lower() in ("null", "none", "~")]
-    groups = [k for k in nulls if k == "experiment" or "/" in k] or nulls or ["a config group"]
-    key = groups[0]
-    return (f"{key}=null: a config group takes the name of one of its configs, not null, e.g. "
-            f"{key}={'imbalanced_clf' if key == 'experiment' else 'NAME'} (`seedexp --help` lists them); "
-            f"to drop it from the defaults use ~{key}")
-
-
 def _io_line(exc: OSError, what_to_do: str, where: str | None = None) -> str:
     """One line for an I/O error: the path (the file, else ``where``), what failed, and what to do."""
     path = exc.filename or where
@@ -186,12 +175,9 @@ def _run_and_report(argv: Sequence[str], full_error: bool) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:  # experiment=null (Hydra's defaults list refuses it), or hydra.job_logging cannot open its file
-        from .hydra.app import logging_error_line
+        from .hydra.app import logging_error_line, null_group_line
 
-        if not full_error and "Config group override must be" in str(exc):
-            print(f"seedexp: error: {_null_group(argv)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)
-            return EXIT_USAGE
-        line = None if full_error else logging_error_line(exc)
+        line = None if full_error else (null_group_line(exc, argv) or logging_error_line(exc))
         if line is None:
             raise
         print(f"seedexp: error: {redact_text(line)} (HYDRA_FULL_ERROR=1 shows the traceback)", file=sys.stderr)

@@ -311,11 +311,12 @@ def _call(call: Callable[[], Any], plan: SeedPlan, spec: RunSpec, record: dict[s
     series, series_token = start_series()  # seedexp.log / seeds.log record here (seedexp.series)
     try:
         result = take_series(call(), series)
-        if result is None and not spec.metrics_required and not series:
+        if result is None and not spec.metrics_required:  # a user's Hydra task may return nothing
             record["metrics"], record["fingerprints"] = {}, {}
-            record.setdefault("warnings", []).append(
-                "the task returned nothing: the run is recorded without metrics (return {'metric': number, ...} "
-                "for the summary's statistics)")
+            if not series:
+                record.setdefault("warnings", []).append(
+                    "the task returned nothing: the run is recorded without metrics (return {'metric': number, ...} "
+                    "for the summary's statistics)")
         else:
             record["metrics"], record["fingerprints"] = check_result(result, spec.experiment, series=bool(series),
                                                                      number_metric=spec.number_metric)

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import logging
 import sys
 from pathlib import Path
 
@@ -289,3 +290,61 @@ def test_group_names_drop_hydras_plus_prefixes_and_the_caption_fits_the_figure()
     box = fig._suptitle.get_window_extent()
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # one metric: the caption is wrapped, not clipped
     assert "\n" in fig._suptitle.get_text()
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("logs_series", [False, True])
+def test_a_user_task_that_returns_nothing_is_an_ok_run_and_hands_none_back(tmp_path, logs_series):
+    """A user's Hydra task may return nothing (most do): an ok record without metrics, a warning unless it logged
+    per-step series (those are its result), and None handed back to the sweeper, as the task returned."""
+    import warnings
+
+    import seedexp
+    from seedexp.core import RunSpec, execute
+    from seedexp.hydra.job_return import task_return
+
+    def prepare(plan):
+        def call():
+            if logs_series:
+                for step in range(3):
+                    seedexp.log(step, loss=1.0 / (step + 1))
+        return call
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = execute(RunSpec(seed=1, experiment="t", metrics_required=False), prepare, tmp_path, resume=False,
+                      quiet=True)
+    assert rec["status"] == "ok" and rec["metrics"] == {}, rec.get("error")
+    said = [str(w.message) for w in caught if "returned nothing" in str(w.message)]
+    assert len(said) == (0 if logs_series else 1)
+    assert task_return(rec) is None
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("raised, code, line", [
+    ("failed_run", 1, "seedexp: run failed (seed=3): ValueError: bad"),
+    ("interrupt", 130, "seedexp: interrupted; records already written are kept"),
+    ("null_group", 2, "seedexp: error: model=null: a config group takes the name of one of its configs"),
+])
+def test_an_apps_sweep_that_stops_is_one_line_and_the_commands_exit_code(monkeypatch, caplog, raised, code, line):
+    """What @seedexp.main's apps print and exit with when Hydra's call ends early: a run failed under another
+    sweeper (Optuna's, past its max_failure_rate): 1, it ran; Ctrl-C: 130; a config group set to null: 2."""
+    from seedexp.hydra.app import run_app
+    from seedexp.hydra.job_return import failed_run_error
+
+    monkeypatch.setattr(sys, "argv", ["train.py", "-m", "model=null"])
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.delenv("SEEDEXP_FULL_ERROR", raising=False)
+
+    def hydra_main():
+        if raised == "failed_run":
+            raise failed_run_error({"seed": 3, "error": {"type": "ValueError", "message": "bad"}})
+        if raised == "interrupt":
+            raise KeyboardInterrupt
+        raise ValueError("Config group override must be a string or a list. Got NoneType")
+
+    caplog.set_level(logging.INFO, logger="seedexp.console")  # what the app's handler prints on stderr
+    with pytest.raises(SystemExit) as stopped:
+        run_app(hydra_main)
+    said = [r.getMessage() for r in caplog.records if r.name == "seedexp.console"]
+    assert stopped.value.code == code and len(said) == 1 and "\n" not in said[0] and said[0].startswith(line), said

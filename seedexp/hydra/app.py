@@ -17,14 +17,14 @@ import re
 import sys
 import warnings
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from ..console import log as console
 from ..core import one_line
 from ..errors import SeedexpWarning
 from ..redact import redact_text
 
-__all__ = ["logging_error_line", "error_line", "one_line_warnings", "hydra_raises", "run_app"]
+__all__ = ["logging_error_line", "null_group_line", "error_line", "one_line_warnings", "hydra_raises", "run_app"]
 
 
 def logging_error_line(exc: BaseException) -> str | None:
@@ -49,6 +49,19 @@ def logging_error_line(exc: BaseException) -> str | None:
     return f"hydra.job_logging: the log {what} {name!r} cannot be configured" + (f" ({detail})" if detail else "")
 
 
+def null_group_line(exc: BaseException, argv: Sequence[str]) -> str | None:
+    """One line for a config group set to null (``experiment=null``), else None: Hydra's own names no override."""
+    if not isinstance(exc, ValueError) or "Config group override must be" not in str(exc):
+        return None
+    nulls = [a.split("=", 1)[0].lstrip("+~") for a in argv
+             if "=" in a and a.split("=", 1)[1].strip().lower() in ("null", "none", "~")]
+    groups = [k for k in nulls if k == "experiment" or "/" in k] or nulls or ["a config group"]
+    key = groups[0]
+    return (f"{key}=null: a config group takes the name of one of its configs, not null, e.g. "
+            f"{key}={'imbalanced_clf' if key == 'experiment' else 'NAME'} (--help lists them); "
+            f"to drop it from the defaults use ~{key}")
+
+
 def error_line(exc: BaseException) -> str | None:
     """One line for what cannot run in an app (None: an unexpected error, shown with its traceback)."""
     from hydra.errors import HydraException
@@ -62,7 +75,7 @@ def error_line(exc: BaseException) -> str | None:
         return one_line(str(exc), 1000)
     if isinstance(exc, (HydraException, OmegaConfBaseException, YAMLError)):
         return one_line(compose_line(exc), 1000)
-    return logging_error_line(exc)
+    return null_group_line(exc, sys.argv[1:]) or logging_error_line(exc)
 
 
 #: Hydra warns this at every composition of the config (a sweep composes it again).
@@ -131,10 +144,19 @@ def run_app(hydra_main: Callable[[], Any]) -> Any:
     with hydra_raises() as user_full:
         try:
             return hydra_main()
+        except KeyboardInterrupt:
+            console.error("seedexp: interrupted; records already written are kept - re-run the same command to "
+                          "resume")
+            raise SystemExit(130) from None
         except Exception as exc:  # noqa: BLE001 - sorted below: one line for what cannot run, else re-raised
             from ..errors import SeedexpError, SweepError
 
-            stopped = getattr(exc, "error", None)  # seedexp.hydra.sweeper.SweepStopped: its line is "seedexp: ..."
+            # seedexp.hydra.sweeper.SweepStopped carries its error (its line is "seedexp: ..."); a run that failed
+            # under another sweeper (Optuna's) is a SweepError itself
+            stopped = exc if isinstance(exc, SweepError) else getattr(exc, "error", None)
+            if isinstance(stopped, SweepError) and stopped is exc and not user_full:
+                console.error(f"seedexp: {redact_text(one_line(str(exc), 1000))}")
+                raise SystemExit(1) from None
             if isinstance(stopped, SeedexpError) and not user_full:
                 console.error(f"{exc}" + ("" if isinstance(stopped, SweepError) else
                                           " (HYDRA_FULL_ERROR=1 shows the traceback)"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..core import NUMBER_METRIC, one_line
-from ..errors import ExperimentError
+from ..errors import SweepError
 
 __all__ = ["number_metric", "task_return", "objective", "job_status", "sweeper_is_seedexp", "failed_run_error",
            "SEEDEXP_SWEEPERS"]
@@ -35,9 +35,12 @@ def task_return(record: Mapping[str, Any]) -> Any:
     """What the task returned, rebuilt from its ``ok`` record (a resumed run returns the same).
 
     A bare number comes back as that number (a float); a dict as its metrics
-    (and ``fingerprints``). NaN and inf, stored as ``null``, come back as NaN.
+    (and ``fingerprints``); nothing as None. NaN and inf, stored as ``null``, come
+    back as NaN.
     """
     metrics = {k: float("nan") if v is None else v for k, v in (record.get("metrics") or {}).items()}
+    if not metrics and not record.get("fingerprints"):
+        return None  # the task returned nothing (a Hydra task may)
     name = record.get("returned")
     if isinstance(name, str) and name in metrics:
         return metrics[name]
@@ -79,8 +82,12 @@ def sweeper_is_seedexp(hydra_cfg: Any) -> bool:
     return isinstance(target, str) and target.startswith(SEEDEXP_SWEEPERS)
 
 
-def failed_run_error(record: Mapping[str, Any]) -> ExperimentError:
-    """The error a failed run raises under another sweeper (that sweeper marks its trial failed)."""
+def failed_run_error(record: Mapping[str, Any]) -> SweepError:
+    """The error a failed run raises under another sweeper (that sweeper marks its trial failed).
+
+    A :class:`~seedexp.errors.SweepError`: it ran, a result is missing (exit 1 when it
+    ends the sweep, as Optuna's does past its ``max_failure_rate``).
+    """
     err = record.get("error") or {}
-    return ExperimentError(f"run failed (seed={record.get('seed')}): {err.get('type')}: "
+    return SweepError(f"run failed (seed={record.get('seed')}): {err.get('type')}: "
                            f"{one_line(str(err.get('message', '')), 300)}")

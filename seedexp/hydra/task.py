@@ -471,7 +471,8 @@ def _returned(record: dict[str, Any], cfg: Any, run_dir: Path, sweeping: bool) -
     from ..diagnose import run_note
 
     shown = " ".join(f"{k}={v:.6g}" if v is not None else f"{k}=nan" for k, v in record["metrics"].items())
-    console.info(f"seedexp: seed={record['seed']} {shown}\nrecord: {run_dir.absolute() / 'result.json'}")
+    console.info(f"seedexp: seed={record['seed']} {shown or '(no metrics)'}\n"
+                 f"record: {run_dir.absolute() / 'result.json'}")
     note = run_note(record, reads_seed=config_reads_seed(cfg))
     if note is not None:
         console.warning(f"seedexp: note: {note}")
