@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import CONF, ROOT, SCRIPTS, calibrate, env
+from benchlib import CONF, ROOT, SCRIPTS, calibrate, env, met, print_goals
 
 BARE = """
 import resource, sys, time
@@ -131,10 +131,10 @@ def main() -> None:
         for mode, (wall, cpu, total) in api_rows.items():
             rows.append((f"`seedexp.sweep`, isolation={mode}: per-run overhead beyond the bare loop (wall; CPU)",
                          f"{wall:.2f} ms; {cpu:.2f} ms ({n} seeds: {total:.2f} s, bare {bn:.2f} s)",
-                         "<= 5 ms" if mode != "none" else "-", _met(wall <= 5) if mode != "none" else ""))
+                         "<= 5 ms" if mode != "none" else "-", met(wall <= 5) if mode != "none" else ""))
         extra = api_rows["process"][0] - api_rows["none"][0]
         rows.append(("... isolation's own cost per run (process minus none, wall)", f"{extra:.2f} ms", "-", ""))
-        rows.append(("records of the three equal, metric for metric", str(equal), "True", _met(equal)))
+        rows.append(("records of the three equal, metric for metric", str(equal), "True", met(equal)))
 
         cmd_rows = {}
         for mode, extra_args in (("none", ("isolation=none",)), ("process", ())):
@@ -146,7 +146,7 @@ def main() -> None:
         for mode, (wall, cpu, total) in cmd_rows.items():
             rows.append((f"`seedexp -m` (basic launcher), isolation={mode}: per-run overhead beyond the bare loop "
                          "(wall; CPU)", f"{wall:.2f} ms; {cpu:.2f} ms ({n} seeds: {total:.2f} s)", "<= 5 ms",
-                         _met(wall <= 5)))
+                         met(wall <= 5)))
         rows.append(("`seedexp -m`: whole wall with isolation / without",
                      f"{cmd_rows['process'][2] / cmd_rows['none'][2]:.2f}x", "-", ""))
 
@@ -157,25 +157,19 @@ def main() -> None:
                   f"{k} runs {ownk:.1f} MB (children {workk:.1f})", flush=True)
             rows.append((f"`seedexp.sweep` isolation={mode}: the sweep process's peak RSS, 100 -> {k:,} runs",
                          f"{own1:.0f} -> {ownk:.0f} MB (+{ownk - own1:.1f} MB)", "flat (<= +10 MB)",
-                         _met(ownk - own1 <= 10)))
+                         met(ownk - own1 <= 10)))
             if mode == "process":
                 rows.append((f"... its worker's peak RSS, 100 -> {k:,} runs", f"{work1:.0f} -> {workk:.0f} MB "
-                             f"(+{workk - work1:.1f} MB)", "flat (<= +10 MB)", _met(workk - work1 <= 10)))
+                             f"(+{workk - work1:.1f} MB)", "flat (<= +10 MB)", met(workk - work1 <= 10)))
         for mode, extra_args in (("none", ("isolation=none",)), ("process", ())):
             _, _, rss1 = command(100, 0, work / f"cmem100_{mode}", *extra_args)
             _, _, rssk = command(k, 0, work / f"cmem{k}_{mode}", *extra_args)
             print(f"memory, seedexp -m isolation={mode}: 100 runs {rss1:.1f} MB, {k} runs {rssk:.1f} MB", flush=True)
             rows.append((f"`seedexp -m` isolation={mode}: peak RSS of its processes, 100 -> {k:,} runs",
                          f"{rss1:.0f} -> {rssk:.0f} MB (+{rssk - rss1:.1f} MB)", "flat (<= +10 MB)",
-                         _met(rssk - rss1 <= 10)))
+                         met(rssk - rss1 <= 10)))
 
-    print("\n| goal | measured | target | |\n|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-
-
-def _met(ok: bool) -> str:
-    return "**met**" if ok else "**not met**"
+    print_goals(rows)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from benchlib import CONF, ROOT, SCRIPTS, calibrate, env
+from benchlib import CONF, ROOT, SCRIPTS, calibrate, env, met, print_goals
 
 BARE = """
 import sys
@@ -136,11 +136,11 @@ def main() -> None:
         print(f"bare: 1 seed {b1:.2f} s, {n} seeds {bn:.2f} s; seedexp: 1 seed {s1:.2f} s, {n} seeds {sn:.2f} s; "
               f"resume of {n} {resume:.2f} s; full path: 1 seed {f1:.2f} s, {m} seeds {fm:.2f} s", flush=True)
         rows.append(("per-run overhead beyond the bare loop, default launcher", f"{per_run:.2f} ms "
-                     f"(full composition: {per_run_full:.1f} ms)", "<= 5 ms", _met(per_run <= 5)))
+                     f"(full composition: {per_run_full:.1f} ms)", "<= 5 ms", met(per_run <= 5)))
         rows.append((f"{n} seeds x ~3 ms: seedexp wall / bare-loop wall", f"{sn / bn:.2f}x ({sn:.2f} s / {bn:.2f} s)",
-                     "<= 3x", _met(sn / bn <= 3)))
+                     "<= 3x", met(sn / bn <= 3)))
         rows.append((f"resume of the finished {n}-run sweep (whole command)", f"{resume:.2f} s", "<= 3 s",
-                     _met(resume <= 3)))
+                     met(resume <= 3)))
 
         # -- two local workers
         k = 120
@@ -153,13 +153,13 @@ def main() -> None:
             equal = metrics_by_dir(work / p_dir) == metrics_by_dir(work / s_dir)
             rows.append((f"joblib x2 throughput / serial, {label} (whole walls: {s_wall:.2f} s / {p_wall:.2f} s)",
                          f"{ratio:.2f}x; records equal: {equal}", f">= {goal}x, equal",
-                         _met(ratio >= goal and equal)))
+                         met(ratio >= goal and equal)))
 
         # -- memory
         _, rss100 = seedexp(100, 0, work / "mem100")
         _, rss_big = seedexp(args.memory_runs, 0, work / "membig")
         rows.append((f"peak RSS, 100 -> {args.memory_runs:,} runs", f"{rss100:.0f} -> {rss_big:.0f} MB "
-                     f"(+{rss_big - rss100:.1f} MB)", "<= +10 MB", _met(rss_big - rss100 <= 10)))
+                     f"(+{rss_big - rss100:.1f} MB)", "<= +10 MB", met(rss_big - rss100 <= 10)))
 
         # -- report on many records
         (work / "model").mkdir()
@@ -176,7 +176,7 @@ def main() -> None:
                   flush=True)
         (c1, w1, r1), (c2, w2, r2) = report_rows
         rows.append((f"`seedexp report` on {c2:,} records", f"{w2:.1f} s, peak {r2:.0f} MB ({c1:,} records: "
-                     f"{w1:.1f} s, {r1:.0f} MB)", "<= 20 s, bounded memory", _met(w2 <= 20)))
+                     f"{w1:.1f} s, {r1:.0f} MB)", "<= 20 s, bounded memory", met(w2 <= 20)))
 
         # -- the Python API
         api, _ = measured([sys.executable, "-c", API.format(scripts=str(SCRIPTS), root=str(ROOT), n=n, it=it3,
@@ -185,15 +185,9 @@ def main() -> None:
                                                               out=str(work / "api1"))], work)
         api_per_run = ((api - api1) - (bn - b1)) / (n - 1) * 1e3
         rows.append(("per-run overhead of `seedexp.sweep` (no Hydra) beyond the bare loop", f"{api_per_run:.2f} ms "
-                     f"({n} seeds: {api:.2f} s)", "<= 5 ms", _met(api_per_run <= 5)))
+                     f"({n} seeds: {api:.2f} s)", "<= 5 ms", met(api_per_run <= 5)))
 
-    print("\n| goal | measured | target | |\n|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-
-
-def _met(ok: bool) -> str:
-    return "**met**" if ok else "**not met**"
+    print_goals(rows)
 
 
 if __name__ == "__main__":

@@ -76,3 +76,15 @@ def short(seeds):
     X_train, X_test, y_train, y_test = train_test_split(X, y, seeds=seeds, stratify=y)
     model = LogisticRegression(max_iter=200).fit(X_train, y_train)
     return {"accuracy": float(model.score(X_test, y_test))}
+
+
+def met(ok: bool) -> str:
+    """A goal's verdict cell."""
+    return "**met**" if ok else "**not met**"
+
+
+def print_goals(rows: list[tuple[str, str, str, str]]) -> None:
+    """The goals table as BENCHMARKS.md holds it: goal, measured, target, verdict."""
+    print("\n| goal | measured | target | |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
